@@ -1,0 +1,1 @@
+"""Dagster code location of Subscriber Warehouse: one `Definitions` in `definitions.py`."""

@@ -1,0 +1,25 @@
+"""The one `Definitions` of Subscriber Warehouse."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.assets.raw import raw_assets
+from orchestration.resources import Warehouse, default_warehouse
+
+# DuckDB allows one writer per file, and a subprocess per step costs seconds on small machines.
+pipeline_job = dg.define_asset_job(
+    "pipeline", selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor
+)
+
+
+def build_definitions(warehouse: Warehouse | None = None) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[*raw_assets],
+        jobs=[pipeline_job],
+        resources={"warehouse": warehouse or default_warehouse()},
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

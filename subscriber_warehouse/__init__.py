@@ -1,0 +1,1 @@
+"""Subscriber Warehouse: an open analytics warehouse for subscription businesses."""

@@ -1,0 +1,349 @@
+"""The raw input contract (shared/spec/raw-contract.md, version 1) as data.
+
+The loader builds its typing and rejection SQL from these definitions, the generator writes
+columns in this order, and the tests check the docs and the generator against them, so the
+contract is stated once.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+CONTRACT_VERSION = 1
+SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+
+# Logical type -> DuckDB type of the raw column.
+DUCKDB_TYPES = {
+    "str": "VARCHAR",
+    "ts": "TIMESTAMP",  # naive, always UTC: results must not depend on the session time zone
+    "date": "DATE",
+    "int": "BIGINT",
+    "money": "DECIMAL(18,4)",
+    "decimal": "DECIMAL(18,8)",
+    "json": "VARCHAR",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = "str"
+    nullable: bool = False
+    enum: tuple[str, ...] | None = None
+    min: float | None = None
+    min_exclusive: bool = False
+    max: float | None = None
+    code: str | None = None  # "currency" or "country": must be a known ISO code
+    pii: bool = False
+
+    @property
+    def duckdb_type(self) -> str:
+        return DUCKDB_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule across columns of one row; `sql` must be true (or null) for a valid row."""
+
+    column: str
+    sql: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    required: bool = False
+    grain: str = ""
+    rules: tuple[RowRule, ...] = field(default=())
+    # money columns whose currency column is named here may not be fractional in a
+    # zero-decimal currency (JPY, KRW, ...)
+    money_currency: str | None = None
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _money(name: str, *, nullable: bool = False, positive: bool = False) -> Column:
+    return Column(name, "money", nullable=nullable, min=0, min_exclusive=positive)
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(
+            "customers",
+            grain="one row per customer version; the latest updated_at wins",
+            key=("customer_id", "updated_at"),
+            required=True,
+            columns=(
+                Column("customer_id"),
+                Column("email", pii=True),
+                Column("full_name", nullable=True, pii=True),
+                Column("country", nullable=True, code="country"),
+                Column("created_at", "ts"),
+                Column("acquisition_channel", nullable=True),
+                Column("acquisition_campaign_id", nullable=True),
+                Column("updated_at", "ts"),
+            ),
+        ),
+        Table(
+            "plans",
+            grain="one row per plan version; the version in force at t is the latest "
+            "updated_at <= t",
+            key=("plan_id", "updated_at"),
+            required=True,
+            money_currency="currency",
+            columns=(
+                Column("plan_id"),
+                Column("product"),
+                Column("plan_name"),
+                Column("tier"),
+                Column("billing_interval", enum=("day", "week", "month", "year")),
+                Column("interval_count", "int", min=1),
+                _money("unit_amount"),
+                Column("currency", code="currency"),
+                Column("trial_days", "int", min=0),
+                Column("updated_at", "ts"),
+            ),
+        ),
+        Table(
+            "subscription_events",
+            grain="one row per delivery of a subscription event; event_id may repeat",
+            key=("event_id",),
+            required=True,
+            money_currency="currency",
+            columns=(
+                Column("event_id"),
+                Column("subscription_id"),
+                Column("customer_id"),
+                Column(
+                    "event_type",
+                    enum=(
+                        "created",
+                        "trial_started",
+                        "activated",
+                        "plan_changed",
+                        "quantity_changed",
+                        "discount_changed",
+                        "paused",
+                        "resumed",
+                        "canceled",
+                        "reactivated",
+                    ),
+                ),
+                Column("status", enum=("trialing", "active", "paused", "canceled")),
+                Column("occurred_at", "ts"),
+                Column("plan_id"),
+                Column("quantity", "int", min=0),
+                _money("unit_amount", nullable=True),
+                Column("discount_pct", "decimal", nullable=True, min=0, max=100),
+                Column("currency", nullable=True, code="currency"),
+                Column(
+                    "cancel_reason",
+                    nullable=True,
+                    enum=(
+                        "too_expensive",
+                        "missing_features",
+                        "switched_competitor",
+                        "not_using",
+                        "payment_failed",
+                        "other",
+                    ),
+                ),
+            ),
+        ),
+        Table(
+            "invoices",
+            grain="one row per invoice version; the latest updated_at wins",
+            key=("invoice_id", "updated_at"),
+            money_currency="currency",
+            rules=(
+                RowRule(
+                    "period_end",
+                    "period_end >= period_start",
+                    "period_end is before period_start",
+                ),
+                RowRule(
+                    "total",
+                    "total = subtotal - discount_amount + tax_amount",
+                    "total is not subtotal - discount_amount + tax_amount",
+                ),
+            ),
+            columns=(
+                Column("invoice_id"),
+                Column("customer_id"),
+                Column("subscription_id", nullable=True),
+                Column("issued_at", "ts"),
+                Column("period_start", "date", nullable=True),
+                Column("period_end", "date", nullable=True),
+                _money("subtotal"),
+                _money("discount_amount"),
+                _money("tax_amount"),
+                _money("total"),
+                Column("currency", code="currency"),
+                Column("status", enum=("draft", "open", "paid", "void", "uncollectible")),
+                Column("updated_at", "ts"),
+            ),
+        ),
+        Table(
+            "payments",
+            grain="one row per payment attempt",
+            key=("payment_id",),
+            money_currency="currency",
+            columns=(
+                Column("payment_id"),
+                Column("invoice_id", nullable=True),
+                Column("customer_id"),
+                Column("attempted_at", "ts"),
+                _money("amount", positive=True),
+                Column("currency", code="currency"),
+                Column("status", enum=("succeeded", "failed")),
+                Column("failure_reason", nullable=True),
+            ),
+        ),
+        Table(
+            "refunds",
+            grain="one row per refund",
+            key=("refund_id",),
+            money_currency="currency",
+            columns=(
+                Column("refund_id"),
+                Column("payment_id"),
+                Column("customer_id"),
+                Column("refunded_at", "ts"),
+                _money("amount", positive=True),
+                Column("currency", code="currency"),
+                Column("reason", nullable=True),
+            ),
+        ),
+        Table(
+            "usage_events",
+            grain="one row per product activity event",
+            key=("event_id",),
+            columns=(
+                Column("event_id"),
+                Column("customer_id"),
+                Column("occurred_at", "ts"),
+                Column("event_name"),
+                Column("quantity", "decimal", nullable=True),
+                Column("properties", "json", nullable=True),
+            ),
+        ),
+        Table(
+            "support_tickets",
+            grain="one row per support ticket",
+            key=("ticket_id",),
+            rules=(
+                RowRule(
+                    "resolved_at",
+                    "resolved_at >= opened_at",
+                    "resolved_at is before opened_at",
+                ),
+            ),
+            columns=(
+                Column("ticket_id"),
+                Column("customer_id"),
+                Column("opened_at", "ts"),
+                Column("resolved_at", "ts", nullable=True),
+                Column("channel", enum=("email", "chat", "phone", "social")),
+                Column("priority", enum=("low", "normal", "high", "urgent")),
+                Column("category"),
+                Column("satisfaction_score", "int", nullable=True, min=1, max=5),
+            ),
+        ),
+        Table(
+            "campaigns",
+            grain="one row per marketing campaign",
+            key=("campaign_id",),
+            money_currency="currency",
+            rules=(RowRule("ended_at", "ended_at >= started_at", "ended_at is before started_at"),),
+            columns=(
+                Column("campaign_id"),
+                Column("name"),
+                Column("channel"),
+                Column("started_at", "ts"),
+                Column("ended_at", "ts", nullable=True),
+                _money("spend"),
+                Column("currency", code="currency"),
+            ),
+        ),
+        Table(
+            "campaign_touches",
+            grain="one row per campaign touch of a customer",
+            key=("touch_id",),
+            columns=(
+                Column("touch_id"),
+                Column("campaign_id"),
+                Column("customer_id"),
+                Column("touched_at", "ts"),
+                Column(
+                    "touch_type",
+                    enum=("sent", "delivered", "opened", "clicked", "converted", "unsubscribed"),
+                ),
+            ),
+        ),
+        Table(
+            "preferences",
+            grain="one row per customer, preference key and update; the latest updated_at wins",
+            key=("customer_id", "preference_key", "updated_at"),
+            columns=(
+                Column("customer_id"),
+                Column("preference_key"),
+                Column("updated_at", "ts"),
+                Column("preference_value"),
+            ),
+        ),
+        Table(
+            "social_interactions",
+            grain="one row per social interaction",
+            key=("interaction_id",),
+            columns=(
+                Column("interaction_id"),
+                Column("customer_id", nullable=True),
+                Column("platform"),
+                Column("handle"),
+                Column("interaction_type", enum=("mention", "reply", "review", "share")),
+                Column("sentiment_score", "decimal", nullable=True, min=-1, max=1),
+                Column("occurred_at", "ts"),
+            ),
+        ),
+        Table(
+            "fx_rates",
+            grain="one row per rate date and currency",
+            key=("rate_date", "currency"),
+            columns=(
+                Column("rate_date", "date"),
+                Column("currency", code="currency"),
+                Column("rate_to_usd", "decimal", min=0, min_exclusive=True),
+            ),
+        ),
+    ]
+}
+
+KNOWN_PREFERENCE_KEYS = ("email_opt_in", "sms_opt_in", "preferred_language", "content_interests")
+
+
+def _read_seed(name: str) -> list[dict[str, str]]:
+    with open(SEEDS_DIR / name, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+@cache
+def currency_minor_units() -> dict[str, int]:
+    """ISO-4217 code -> number of decimals of its minor unit (JPY 0, USD 2, KWD 3)."""
+    return {r["currency_code"]: int(r["minor_units"]) for r in _read_seed("currencies.csv")}
+
+
+@cache
+def country_codes() -> frozenset[str]:
+    return frozenset(r["country_code"] for r in _read_seed("countries.csv"))

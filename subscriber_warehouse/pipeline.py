@@ -1,0 +1,64 @@
+"""Running the Dagster pipeline in-process, as the CLI does, and summarising what it did."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+class PipelineFailed(Exception):
+    def __init__(self, errors: list[tuple[str, str]]):
+        super().__init__("; ".join(f"{s}: {m}" for s, m in errors))
+        self.errors = errors
+
+
+def run_pipeline(landing: Path, warehouse: Path, load_time: str = "") -> str:
+    """Materialise every asset; raise PipelineFailed naming each failed step and why."""
+    from orchestration.definitions import build_definitions
+    from orchestration.resources import Warehouse
+
+    resource = Warehouse(
+        landing_dir=str(landing),
+        warehouse_path=str(warehouse),
+        load_time=load_time,
+        memory_limit=os.environ.get("SW_MEMORY_LIMIT", "6GB"),
+    )
+    job = build_definitions(resource).resolve_job_def("pipeline")
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    with instance or dg.DagsterInstance.ephemeral() as inst:
+        result = job.execute_in_process(instance=inst, raise_on_error=False, run_config=_QUIET)
+    if not result.success:
+        raise PipelineFailed(_failures(result))
+    return summarise(warehouse)
+
+
+def _failures(result: dg.ExecuteInProcessResult) -> list[tuple[str, str]]:
+    errors = []
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            while error.cause is not None and "dagster" in error.cls_name.lower():
+                error = error.cause
+            message = error.message.strip()
+            prefix = f"{error.cls_name}: "
+            errors.append((event.step_key, message.split(prefix, 1)[-1]))
+    return errors or [("run", "the run failed before any step did")]
+
+
+def summarise(warehouse: Path) -> str:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "select table_name, count(*), sum(rows_read), sum(rows_loaded), sum(rows_rejected) "
+            "from raw.load_files group by table_name order by table_name"
+        ).fetchall()
+    finally:
+        con.close()
+    lines = [f"{'raw table':<22}{'files':>6}{'read':>12}{'loaded':>12}{'rejected':>10}"]
+    lines += [f"{t:<22}{f:>6}{r:>12,}{lo:>12,}{rej:>10,}" for t, f, r, lo, rej in rows]
+    return "\n".join(lines)
