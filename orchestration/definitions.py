@@ -5,6 +5,8 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.assets.raw import raw_assets
+from orchestration.dbt import dbt_models
+from orchestration.project import dbt_resource
 from orchestration.resources import Warehouse, default_warehouse
 
 # DuckDB allows one writer per file, and a subprocess per step costs seconds on small machines.
@@ -15,9 +17,9 @@ pipeline_job = dg.define_asset_job(
 
 def build_definitions(warehouse: Warehouse | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*raw_assets],
+        assets=[*raw_assets, dbt_models],
         jobs=[pipeline_job],
-        resources={"warehouse": warehouse or default_warehouse()},
+        resources={"warehouse": warehouse or default_warehouse(), "dbt": dbt_resource()},
         executor=dg.in_process_executor,
     )
 

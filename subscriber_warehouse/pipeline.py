@@ -19,6 +19,9 @@ class PipelineFailed(Exception):
 
 def run_pipeline(landing: Path, warehouse: Path, load_time: str = "") -> str:
     """Materialise every asset; raise PipelineFailed naming each failed step and why."""
+    from orchestration.project import prepare_manifest
+
+    prepare_manifest()
     from orchestration.definitions import build_definitions
     from orchestration.resources import Warehouse
 

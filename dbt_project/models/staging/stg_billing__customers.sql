@@ -1,0 +1,38 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'customers') }}
+
+),
+
+ranked as (
+
+    select
+        *,
+        -- the latest updated_at wins; on a tie, the copy from the file whose name sorts last,
+        -- then the later row of that file
+        row_number() over (
+            partition by customer_id
+            order by updated_at desc, _source_file desc, _source_row desc
+        ) as copy_rank
+    from source
+
+),
+
+final as (
+
+    select
+        customer_id,
+        {{ hash_email('email') }} as email_hash,
+        country,
+        created_at,
+        acquisition_channel,
+        acquisition_campaign_id,
+        updated_at
+    from ranked
+    where copy_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,39 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'payments') }}
+
+),
+
+ranked as (
+
+    select
+        *,
+        -- a key delivered more than once: the copy from the file whose name sorts last wins,
+        -- then the later row of that file
+        row_number() over (
+            partition by payment_id
+            order by _source_file desc, _source_row desc
+        ) as copy_rank
+    from source
+
+),
+
+final as (
+
+    select
+        payment_id,
+        invoice_id,
+        customer_id,
+        attempted_at,
+        amount,
+        currency,
+        status,
+        failure_reason
+    from ranked
+    where copy_rank = 1
+
+)
+
+select * from final

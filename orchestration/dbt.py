@@ -1,0 +1,42 @@
+"""The dbt project as Dagster assets: every model an asset, every dbt test an asset check."""
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
+
+from orchestration.project import dbt_project
+from orchestration.resources import Warehouse
+
+class MetaTranslator(DagsterDbtTranslator):
+    """Groups and owners come from each model's `meta.dagster` in dbt, not from its name."""
+
+    @staticmethod
+    def _meta(props: Mapping[str, Any]) -> Mapping[str, Any]:
+        return (props.get("config", {}).get("meta") or props.get("meta") or {}).get("dagster", {})
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return self._meta(dbt_resource_props).get("group") or super().get_group_name(
+            dbt_resource_props
+        )
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]):
+        return self._meta(dbt_resource_props).get("owners") or ["team:analytics-engineering"]
+
+
+translator = MetaTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project,
+            dagster_dbt_translator=translator)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
+    # dbt runs as its own process: it finds the pipeline's database through the profile's env var
+    os.environ["SW_WAREHOUSE"] = str(warehouse.path)
+    yield from dbt.cli(["build"], context=context).stream()

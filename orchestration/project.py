@@ -1,0 +1,25 @@
+"""The cached dbt project. Kept apart from the assets so the manifest can be built before they load."""
+
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+ROOT = Path(__file__).resolve().parent.parent
+
+dbt_project = DbtProject(project_dir=ROOT, profiles_dir=ROOT)
+# parses only under `dagster dev`; the CLI and tests call prepare_manifest() first
+dbt_project.prepare_if_dev()
+
+
+def prepare_manifest() -> Path:
+    """Build target/manifest.json (`dbt parse`) for runs outside `dagster dev`."""
+    # the default preparer looks for `dbt` on PATH, which an un-activated venv lacks
+    dbt_resource().cli(["parse"], target_path=dbt_project.target_path).wait()
+    return dbt_project.manifest_path
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(
+        project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
+    )
