@@ -27,7 +27,7 @@ run: setup
 	$(BIN)/subscriber-warehouse run --landing $(LANDING) --warehouse $(WAREHOUSE)
 
 lint: setup
-	$(BIN)/sqlfluff lint dbt_project
+	SW_WAREHOUSE=$${TMPDIR:-/tmp}/sw-lint.duckdb $(BIN)/sqlfluff lint dbt_project/models
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

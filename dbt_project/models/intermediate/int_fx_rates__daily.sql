@@ -24,10 +24,23 @@ usd as (
 
 all_rates as (
 
-    select currency, rate_date, rate_to_usd from rates
+    select
+        currency,
+        rate_date,
+        rate_to_usd
+    from rates
+
     union all
-    select currency, rate_date, rate_to_usd from usd
-    where not exists (select 1 from rates where rates.currency = 'USD')
+
+    select
+        currency,
+        rate_date,
+        rate_to_usd
+    from usd
+    where not exists (
+        select 1 from rates
+        where rates.currency = 'USD'
+    )
 
 ),
 
@@ -56,7 +69,7 @@ daily as (
 
     from ranged
     inner join days
-        on days.date_day >= ranged.rate_date and days.date_day < ranged.next_rate_date
+        on ranged.rate_date <= days.date_day and ranged.next_rate_date > days.date_day
 
 ),
 

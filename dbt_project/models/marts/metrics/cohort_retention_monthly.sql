@@ -25,22 +25,29 @@ as_of as (
 ),
 
 -- reactivated customers stay in their first cohort (metric contract, Cohorts)
+first_paid as (
+
+    select
+        customer_id,
+        min(month_start) as cohort_month
+
+    from customer_mrr
+    group by customer_id
+
+),
+
 members as (
 
     select
-        customer_mrr.customer_id,
-        customer_mrr.month_start as cohort_month,
+        first_paid.customer_id,
+        first_paid.cohort_month,
         customer_mrr.mrr as starting_mrr
 
-    from customer_mrr
-    inner join (
-        select customer_id, min(month_start) as cohort_month
-        from customer_mrr
-        group by customer_id
-    ) as first_paid
+    from first_paid
+    inner join customer_mrr
         on
-            customer_mrr.customer_id = first_paid.customer_id
-            and customer_mrr.month_start = first_paid.cohort_month
+            first_paid.customer_id = customer_mrr.customer_id
+            and first_paid.cohort_month = customer_mrr.month_start
 
 ),
 

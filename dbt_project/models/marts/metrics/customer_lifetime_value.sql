@@ -36,10 +36,18 @@ metrics as (
 
 ),
 
+as_of as (
+
+    select max(month_start) as as_of_month from metrics
+
+),
+
 as_of_metrics as (
 
-    select * from metrics
-    where month_start = (select max(month_start) from metrics)
+    select metrics.*
+
+    from metrics
+    inner join as_of on metrics.month_start = as_of.as_of_month
 
 ),
 

@@ -54,15 +54,16 @@ cancels as (
         on
             paying.subscription_id = periods.subscription_id
             and periods.event_type = 'canceled'
-            and periods.valid_from >= cast(months.month_start as timestamp)
-            and periods.valid_from < months.next_month_start_at
+            and cast(months.month_start as timestamp) <= periods.valid_from
+            and months.next_month_start_at > periods.valid_from
     where paying.mrr > 0
 
 ),
 
 last_cancel as (
 
-    select * from cancels where recency = 1
+    select * from cancels
+    where recency = 1
 
 ),
 

@@ -133,11 +133,21 @@ final as (
         {{ money('sum(mrr_previous)') }} as mrr_previous,
         count(case when movement = 'new' then 1 end) as new_customers,
         count(case when movement = 'churn' then 1 end) as churned_customers,
-        {{ money("sum(case when movement = 'new' then mrr_change else 0 end)") }} as new_mrr,
-        {{ money("sum(case when movement = 'expansion' then mrr_change else 0 end)") }} as expansion_mrr,
-        {{ money("sum(case when movement = 'reactivation' then mrr_change else 0 end)") }} as reactivation_mrr,
-        {{ money("sum(case when movement = 'contraction' then -mrr_change else 0 end)") }} as contraction_mrr,
-        {{ money("sum(case when movement = 'churn' then -mrr_change else 0 end)") }} as churned_mrr
+        {{ money(
+            "sum(case when movement = 'new' then mrr_change else 0 end)"
+        ) }} as new_mrr,
+        {{ money(
+            "sum(case when movement = 'expansion' then mrr_change else 0 end)"
+        ) }} as expansion_mrr,
+        {{ money(
+            "sum(case when movement = 'reactivation' then mrr_change else 0 end)"
+        ) }} as reactivation_mrr,
+        {{ money(
+            "sum(case when movement = 'contraction' then -mrr_change else 0 end)"
+        ) }} as contraction_mrr,
+        {{ money(
+            "sum(case when movement = 'churn' then -mrr_change else 0 end)"
+        ) }} as churned_mrr
 
     from classified
     group by month_start, segment_type, segment_value

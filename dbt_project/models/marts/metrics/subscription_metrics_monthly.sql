@@ -154,6 +154,7 @@ combined as (
 
 ),
 
+-- the formula CLV's inputs are trailing-window ratios (metric contract, CLV)
 rated as (
 
     select
@@ -172,23 +173,15 @@ rated as (
         {{ safe_divide('mrr_start - contraction_mrr - churned_mrr', 'mrr_start') }}
             as gross_revenue_retention,
         {{ safe_divide('mrr_end', 'customers_end') }} as arpa,
-        {{ safe_divide('new_mrr + expansion_mrr + reactivation_mrr',
-                       'contraction_mrr + churned_mrr') }} as quick_ratio,
+        {{ safe_divide(
+            'new_mrr + expansion_mrr + reactivation_mrr', 'contraction_mrr + churned_mrr'
+        ) }} as quick_ratio,
         {{ safe_divide('subscriptions_canceled', 'subscriptions_start') }}
             as subscription_churn_rate,
-        -- formula CLV inputs over a trailing window (metric contract, CLV)
-        {{ safe_divide(
-            'sum(mrr_end) over (order by month_start rows between '
-            ~ (var('clv_trailing_months') - 1) ~ ' preceding and current row)',
-            'sum(customers_end) over (order by month_start rows between '
-            ~ (var('clv_trailing_months') - 1) ~ ' preceding and current row)'
-        ) }} as trailing_arpa,
-        {{ safe_divide(
-            'sum(churned_customers) over (order by month_start rows between '
-            ~ (var('clv_trailing_months') - 1) ~ ' preceding and current row)',
-            'sum(customers_start) over (order by month_start rows between '
-            ~ (var('clv_trailing_months') - 1) ~ ' preceding and current row)'
-        ) }} as trailing_logo_churn_rate
+        {{ safe_divide(trailing_sum('mrr_end'), trailing_sum('customers_end')) }}
+            as trailing_arpa,
+        {{ safe_divide(trailing_sum('churned_customers'), trailing_sum('customers_start')) }}
+            as trailing_logo_churn_rate
 
     from combined
 

@@ -30,7 +30,7 @@ conversions as (
     inner join periods
         on
             trials.subscription_id = periods.subscription_id
-            and periods.state_number > trials.trial_state_number
+            and trials.trial_state_number < periods.state_number
     where periods.status = 'active' and periods.mrr > 0
     group by trials.subscription_id
 
