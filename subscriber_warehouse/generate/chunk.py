@@ -1,0 +1,66 @@
+"""One unit of work: simulate a chunk of customers and write one file per table.
+
+Runs in a worker process when workers > 1; everything it needs is in the picklable task, and it
+returns only row counts and (dirty mode) the few rows the dirt files are built from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import pyarrow as pa
+
+from .catalog import Catalog, build_catalog
+from .dirt import select_chunk_dirt
+from .simulate import CUSTOMER_TABLES, simulate_chunk
+from .usage import usage_columns
+from .write import columns_from_rows, file_name, to_arrow, write_arrow
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    out: Path
+    fmt: str
+    dirty: bool
+    seed: int
+    chunk: int
+    first_customer: int  # global 0-based index of the chunk's first customer
+    n_customers: int
+    id_width: int
+    t_start: int
+    t_end: int
+    months: int
+    customers: int  # of the whole run: sizes campaign spend
+
+
+@dataclass
+class ChunkResult:
+    chunk: int
+    rows: dict[str, int]
+    dirt: dict[str, pa.Table] = field(default_factory=dict)  # CSV-formatted rows
+
+
+@cache
+def catalog_for(seed: int, t_start: int, t_end: int, months: int, customers: int) -> Catalog:
+    return build_catalog(seed, t_start, t_end, months, customers)
+
+
+def run_chunk(task: ChunkTask) -> ChunkResult:
+    cat = catalog_for(task.seed, task.t_start, task.t_end, task.months, task.customers)
+    rows, nrng = simulate_chunk(
+        cat, task.seed, task.chunk, task.first_customer, task.n_customers, task.id_width
+    )
+    result = ChunkResult(task.chunk, {})
+    if task.dirty:
+        result.dirt = select_chunk_dirt(task, rows, cat)
+    for table in CUSTOMER_TABLES:
+        data = to_arrow(table, columns_from_rows(table, getattr(rows, table)), task.fmt)
+        setattr(rows, table, None)  # free the Python rows as soon as they are written
+        write_arrow(task.out / file_name(table, task.chunk, task.fmt), data, task.fmt)
+        result.rows[table] = data.num_rows
+    usage = to_arrow("usage_events", usage_columns(rows.spans, nrng), task.fmt)
+    write_arrow(task.out / file_name("usage_events", task.chunk, task.fmt), usage, task.fmt)
+    result.rows["usage_events"] = usage.num_rows
+    return result
