@@ -15,6 +15,7 @@ from dagster_dbt import (
 from orchestration.project import dbt_project
 from orchestration.resources import Warehouse
 
+
 class MetaTranslator(DagsterDbtTranslator):
     """Groups and owners come from each model's `meta.dagster` in dbt, not from its name."""
 
@@ -34,8 +35,9 @@ class MetaTranslator(DagsterDbtTranslator):
 translator = MetaTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project,
-            dagster_dbt_translator=translator)
+@dbt_assets(
+    manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator
+)
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     # dbt runs as its own process: it finds the pipeline's database through the profile's env var
     os.environ["SW_WAREHOUSE"] = str(warehouse.path)

@@ -1,4 +1,4 @@
-"""The cached dbt project. Kept apart from the assets so the manifest can be built before they load."""
+"""The cached dbt project, apart from the assets so the manifest can be built before they load."""
 
 import sys
 from pathlib import Path

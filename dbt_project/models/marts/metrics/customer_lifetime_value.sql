@@ -119,7 +119,8 @@ final as (
         as_of_metrics.formula_ltv as company_formula_ltv
 
     from customers
-    cross join as_of_metrics
+    -- every customer has a row, also before anyone has paid (no metrics month yet)
+    left join as_of_metrics on 1 = 1
     left join cohorts on customers.customer_id = cohorts.customer_id
     left join revenue on customers.customer_id = revenue.customer_id
     left join customer_mrr as current_mrr
