@@ -129,7 +129,7 @@ def movements(con) -> pd.DataFrame:
             movement = "contraction"
         else:
             movement = "retained"
-        rows.append((customer, month.date(), now, before, movement))
+        rows.append((customer, month, now, before, movement))
     return pd.DataFrame(
         rows, columns=["customer_id", "month_start", "mrr", "mrr_previous", "movement"]
     )
