@@ -68,7 +68,7 @@ def generate(customers, seed, start, months, out, fmt, dirty, workers) -> None:
 )
 def run(landing: Path, warehouse: Path) -> None:
     """Run the whole pipeline in-process: the same assets and checks a scheduled run uses."""
-    from subscriber_warehouse.pipeline import PipelineFailed, run_pipeline
+    from subscriber_warehouse.pipeline import PipelineFailed, run_log, run_pipeline
 
     if not landing.is_dir() or not any(landing.iterdir()):
         raise click.ClickException(
@@ -81,6 +81,7 @@ def run(landing: Path, warehouse: Path) -> None:
         click.echo(f"pipeline FAILED ({len(failed.errors)} step(s)):", err=True)
         for step, message in failed.errors:
             click.echo(f"  {step}: {message}", err=True)
+        click.echo(f"full log: {run_log(warehouse)}", err=True)
         sys.exit(1)
     click.echo(summary)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -21,23 +22,31 @@ def run_pipeline(landing: Path, warehouse: Path, load_time: str = "") -> str:
     """Materialise every asset; raise PipelineFailed naming each failed step and why."""
     from orchestration.project import prepare_manifest
 
-    prepare_manifest()
-    from orchestration.definitions import build_definitions
-    from orchestration.resources import Warehouse
+    log = run_log(warehouse)
+    # dbt's event stream goes to the log file: the terminal gets the summary or the failures
+    with open(log, "w") as out, contextlib.redirect_stdout(out):
+        prepare_manifest()
+        from orchestration.definitions import build_definitions
+        from orchestration.resources import Warehouse
 
-    resource = Warehouse(
-        landing_dir=str(landing),
-        warehouse_path=str(warehouse),
-        load_time=load_time,
-        memory_limit=os.environ.get("SW_MEMORY_LIMIT", "6GB"),
-    )
-    job = build_definitions(resource).resolve_job_def("pipeline")
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    with instance or dg.DagsterInstance.ephemeral() as inst:
-        result = job.execute_in_process(instance=inst, raise_on_error=False, run_config=_QUIET)
+        resource = Warehouse(
+            landing_dir=str(landing),
+            warehouse_path=str(warehouse),
+            load_time=load_time,
+            memory_limit=os.environ.get("SW_MEMORY_LIMIT", "6GB"),
+        )
+        job = build_definitions(resource).resolve_job_def("pipeline")
+        instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+        with instance or dg.DagsterInstance.ephemeral() as inst:
+            result = job.execute_in_process(instance=inst, raise_on_error=False, run_config=_QUIET)
     if not result.success:
         raise PipelineFailed(_failures(result))
-    return summarise(warehouse)
+    return summarise(warehouse) + f"\nfull log: {log}"
+
+
+def run_log(warehouse: Path) -> Path:
+    """Where a run writes dbt's and Dagster's output: beside the warehouse."""
+    return Path(warehouse).with_suffix(".run.log")
 
 
 def _failures(result: dg.ExecuteInProcessResult) -> list[tuple[str, str]]:
@@ -53,15 +62,34 @@ def _failures(result: dg.ExecuteInProcessResult) -> list[tuple[str, str]]:
     return errors or [("run", "the run failed before any step did")]
 
 
+_HEADLINE = """
+select month_start, mrr_end, arr_end, customers_end, logo_churn_rate, net_revenue_retention, arpa
+from marts.subscription_metrics_monthly
+order by month_start desc
+limit 1
+"""
+
+
 def summarise(warehouse: Path) -> str:
+    """The load accounting per raw table and the as-of month's headline metrics."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         rows = con.execute(
             "select table_name, count(*), sum(rows_read), sum(rows_loaded), sum(rows_rejected) "
             "from raw.load_files group by table_name order by table_name"
         ).fetchall()
+        headline = con.execute(_HEADLINE).fetchall()
     finally:
         con.close()
     lines = [f"{'raw table':<22}{'files':>6}{'read':>12}{'loaded':>12}{'rejected':>10}"]
     lines += [f"{t:<22}{f:>6}{r:>12,}{lo:>12,}{rej:>10,}" for t, f, r, lo, rej in rows]
+    for month, mrr, arr, customers, churn, nrr, arpa in headline:
+        lines.append(
+            f"\n{month:%Y-%m}: MRR {mrr:,.2f}  ARR {arr:,.2f}  paying customers {customers:,}  "
+            f"logo churn {_pct(churn)}  NRR {_pct(nrr)}  ARPA {arpa or 0:,.2f}"
+        )
     return "\n".join(lines)
+
+
+def _pct(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate:.1%}"
