@@ -153,3 +153,36 @@ def test_run_fails_clearly_on_a_broken_file(landing, tmp_path):
     done = cli("run", "--landing", str(broken), "--warehouse", str(tmp_path / "w.duckdb"))
     assert done.returncode == 1
     assert "plans/plans-99999.csv: missing required column 'plan_name'" in done.stderr
+
+
+def test_dbt_docs_generate_documents_every_mart(warehouse, tmp_path):
+    env = {**os.environ, "SW_WAREHOUSE": str(warehouse)}
+    root = Path(__file__).resolve().parent.parent
+    dbt = str(Path(sys.executable).parent / "dbt")
+    done = subprocess.run(
+        [
+            dbt,
+            "docs",
+            "generate",
+            "--project-dir",
+            str(root),
+            "--profiles-dir",
+            str(root),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    catalog = json.loads((tmp_path / "target" / "catalog.json").read_text())
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    for mart in MARTS:
+        node = manifest["nodes"][f"model.subscriber_warehouse.{mart}"]
+        built = catalog["nodes"][f"model.subscriber_warehouse.{mart}"]["columns"]
+        undocumented = [c for c in built if not node["columns"].get(c, {}).get("description")]
+        assert undocumented == [], (mart, undocumented)
