@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.assets.publish import published_warehouse
 from orchestration.assets.raw import raw_assets
+from orchestration.checks import gates
 from orchestration.dbt import dbt_models
 from orchestration.project import dbt_resource
 from orchestration.resources import Warehouse, default_warehouse
@@ -17,7 +19,8 @@ pipeline_job = dg.define_asset_job(
 
 def build_definitions(warehouse: Warehouse | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*raw_assets, dbt_models],
+        assets=[*raw_assets, dbt_models, published_warehouse],
+        asset_checks=gates,
         jobs=[pipeline_job],
         resources={"warehouse": warehouse or default_warehouse(), "dbt": dbt_resource()},
         executor=dg.in_process_executor,

@@ -8,12 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from subscriber_warehouse.load import connect
+from subscriber_warehouse.publish import working_path
 
 
 class Warehouse(dg.ConfigurableResource):
-    """The landing folder and the pipeline's private DuckDB working database."""
+    """The landing folder, the published DuckDB file BI reads, and the pipeline's private copy."""
 
     landing_dir: str
     warehouse_path: str
@@ -26,13 +28,27 @@ class Warehouse(dg.ConfigurableResource):
         return Path(self.landing_dir).resolve()
 
     @property
-    def path(self) -> Path:
+    def published(self) -> Path:
         return Path(self.warehouse_path).resolve()
+
+    @property
+    def path(self) -> Path:
+        """The working database: only the pipeline opens it."""
+        return working_path(self.published)
 
     def now(self) -> datetime:
         if self.load_time:
             return datetime.fromisoformat(self.load_time).astimezone(UTC).replace(tzinfo=None)
         return datetime.now(UTC).replace(tzinfo=None)
+
+    @contextmanager
+    def reader(self):
+        con = duckdb.connect(str(self.path), read_only=True)
+        con.execute("set TimeZone = 'UTC'")
+        try:
+            yield con
+        finally:
+            con.close()
 
     @contextmanager
     def connection(self):

@@ -78,9 +78,13 @@ def run(landing: Path, warehouse: Path) -> None:
     try:
         summary = run_pipeline(landing, warehouse, load_time=os.environ.get("SW_LOAD_TIME", ""))
     except PipelineFailed as failed:
-        click.echo(f"pipeline FAILED ({len(failed.errors)} step(s)):", err=True)
+        click.echo(
+            f"pipeline FAILED ({len(failed.errors)} step(s)); nothing was published:", err=True
+        )
         for step, message in failed.errors:
             click.echo(f"  {step}: {message}", err=True)
+        if failed.quality:
+            click.echo(failed.quality, err=True)
         click.echo(f"full log: {run_log(warehouse)}", err=True)
         sys.exit(1)
     click.echo(summary)

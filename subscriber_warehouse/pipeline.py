@@ -9,13 +9,16 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from subscriber_warehouse import quality_report
+
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 class PipelineFailed(Exception):
-    def __init__(self, errors: list[tuple[str, str]]):
+    def __init__(self, errors: list[tuple[str, str]], quality: str = ""):
         super().__init__("; ".join(f"{s}: {m}" for s, m in errors))
         self.errors = errors
+        self.quality = quality
 
 
 def run_pipeline(landing: Path, warehouse: Path, load_time: str = "") -> str:
@@ -39,9 +42,11 @@ def run_pipeline(landing: Path, warehouse: Path, load_time: str = "") -> str:
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
         with instance or dg.DagsterInstance.ephemeral() as inst:
             result = job.execute_in_process(instance=inst, raise_on_error=False, run_config=_QUIET)
+    report = quality_report.collect(result)
+    quality_report.write(warehouse, report)
     if not result.success:
-        raise PipelineFailed(_failures(result))
-    return summarise(warehouse) + f"\nfull log: {log}"
+        raise PipelineFailed(_failures(result), quality_report.headline(report))
+    return "\n".join([summarise(warehouse), quality_report.headline(report), f"full log: {log}"])
 
 
 def run_log(warehouse: Path) -> Path:
@@ -76,7 +81,7 @@ def summarise(warehouse: Path) -> str:
     try:
         rows = con.execute(
             "select table_name, count(*), sum(rows_read), sum(rows_loaded), sum(rows_rejected) "
-            "from raw.load_files group by table_name order by table_name"
+            "from audit.load_files group by table_name order by table_name"
         ).fetchall()
         headline = con.execute(_HEADLINE).fetchall()
     finally:

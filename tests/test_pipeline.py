@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 from independent_mrr import compute
 
+from subscriber_warehouse.publish import working_path
+
 CLI = str(Path(sys.executable).parent / "subscriber-warehouse")
 CUSTOMERS = 1500
 MARTS = [
@@ -69,11 +71,12 @@ def test_run_loads_every_generated_row(landing, warehouse):
     manifest = json.loads((landing / "_manifest.json").read_text())
     loaded = dict(
         query(
-            warehouse, "select table_name, sum(rows_loaded) from raw.load_files group by table_name"
+            working_path(warehouse),
+            "select table_name, sum(rows_loaded) from raw.load_files group by table_name",
         )
     )
     assert loaded == manifest["rows"]
-    assert query(warehouse, "select count(*) from raw.rejected_rows") == [(0,)]
+    assert query(working_path(warehouse), "select count(*) from raw.rejected_rows") == [(0,)]
 
 
 def test_run_prints_the_load_summary(utc_run):
@@ -102,7 +105,7 @@ def test_marts_are_built_and_bridge_closes(warehouse):
 
 
 def test_month_end_mrr_and_movements_match_an_independent_pandas_computation(warehouse):
-    expected = compute(warehouse)
+    expected = compute(working_path(warehouse))
     con = duckdb.connect(str(warehouse), read_only=True)
     actual = con.execute(
         "select customer_id, month_start, mrr, mrr_previous, movement "
@@ -186,3 +189,14 @@ def test_dbt_docs_generate_documents_every_mart(warehouse, tmp_path):
         built = catalog["nodes"][f"model.subscriber_warehouse.{mart}"]["columns"]
         undocumented = [c for c in built if not node["columns"].get(c, {}).get("description")]
         assert undocumented == [], (mart, undocumented)
+
+
+def test_published_file_holds_marts_and_no_raw_data(warehouse):
+    schemas = query(warehouse, "select distinct table_schema from information_schema.tables")
+    assert {s for (s,) in schemas} == {"marts", "snapshots", "audit"}
+    pii = (
+        "select column_name from information_schema.columns "
+        "where column_name in ('email', 'full_name')"
+    )
+    assert query(warehouse, pii) == []
+    assert query(warehouse, "select count(*) from audit.publication") == [(1,)]

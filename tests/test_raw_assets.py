@@ -9,6 +9,7 @@ from rows import VALID, land_minimal, row, write_csv
 from orchestration.assets.raw import raw_assets
 from orchestration.resources import Warehouse
 from subscriber_warehouse.contract import TABLES
+from subscriber_warehouse.publish import working_path
 
 
 def warehouse(tmp_path) -> Warehouse:
@@ -77,7 +78,7 @@ def test_materializing_again_gives_identical_tables(tmp_path):
     snapshots = []
     for _ in range(2):
         assert materialize(tmp_path).success
-        con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
+        con = duckdb.connect(str(working_path(tmp_path / "wh.duckdb")), read_only=True)
         snapshots.append(
             [con.execute(f"select * from raw.{t} order by all").fetchall() for t in TABLES]
         )

@@ -1,0 +1,32 @@
+"""The last step of a run: publish the gated marts to the file BI tools read."""
+
+import dagster as dg
+
+from orchestration.dbt import dbt_models
+from orchestration.resources import Warehouse
+from subscriber_warehouse.publish import publish
+
+# every model BI reads; blocking checks on any of them (and on everything upstream) stop this step
+PUBLISHED = [key for key in dbt_models.keys if key.path[0] in ("marts", "snapshots")]
+
+
+@dg.asset(
+    key=["published", "warehouse"],
+    deps=PUBLISHED,
+    group_name="publish",
+    kinds={"duckdb"},
+    owners=["team:data-platform"],
+    description="The published DuckDB file: marts, snapshots and load accounting, replaced "
+    "atomically only after every blocking check of the run passed.",
+)
+def published_warehouse(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    rows = publish(warehouse.path, warehouse.published, context.run_id)
+    return dg.MaterializeResult(
+        metadata={
+            "path": str(warehouse.published),
+            "tables": len(rows),
+            "rows": dg.MetadataValue.json(rows),
+        }
+    )

@@ -1,0 +1,224 @@
+"""The great-expectations suites, declared as code: one per raw table, one per metric mart.
+
+A check is a frame (a DuckDB query) and the expectations GX validates on it. Offender-style checks
+(orphans, missing FX rates, conflicting copies) validate a one-row count frame and carry a query
+for a sample of the offending rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import great_expectations.expectations as gxe
+
+from quality.config import FRESHNESS_MAX_AGE_HOURS, ROW_COUNT_BAND
+from subscriber_warehouse.contract import TABLES, Table
+from subscriber_warehouse.load.validate import ident, sql_str
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    category: str  # the key of its severity in quality.config.SEVERITY
+    frame_sql: str
+    expectations: Callable[[], list]  # fresh objects per run: GX binds an expectation to a suite
+    rows_sql: str | None = None  # rows the check speaks for, when not the frame's rows
+    sample_sql: str | None = None
+    min_rows: int = 0
+
+
+def _zero(column: str) -> Callable[[], list]:
+    return lambda: [gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=0)]
+
+
+def _offenders(name, category, source_sql, rows_sql) -> Check:
+    return Check(
+        name,
+        category,
+        f"select count(*) as offenders from ({source_sql})",
+        _zero("offenders"),
+        rows_sql=rows_sql,
+        sample_sql=source_sql,
+    )
+
+
+# child table, column -> parent table, column (raw contract references)
+REFERENCES = {
+    ("subscription_events", "customer_id"): ("customers", "customer_id"),
+    ("subscription_events", "plan_id"): ("plans", "plan_id"),
+    ("invoices", "customer_id"): ("customers", "customer_id"),
+    ("payments", "invoice_id"): ("invoices", "invoice_id"),
+    ("refunds", "payment_id"): ("payments", "payment_id"),
+    ("campaign_touches", "campaign_id"): ("campaigns", "campaign_id"),
+}
+
+# table -> (date expression, currency expression) of the amounts converted to the reporting currency
+CONVERTED = {
+    "subscription_events": (
+        "cast(t.occurred_at as date)",
+        "coalesce(t.currency, (select max(p.currency) from raw.plans as p "
+        "where p.plan_id = t.plan_id))",
+    ),
+    "payments": ("cast(t.attempted_at as date)", "t.currency"),
+    "refunds": ("cast(t.refunded_at as date)", "t.currency"),
+    "campaigns": ("cast(t.started_at as date)", "t.currency"),
+}
+
+
+def _schema(table: Table) -> Check:
+    expected = [(c.name, c.duckdb_type) for c in table.columns]
+    expected += [("_source_file", "VARCHAR"), ("_source_row", "BIGINT")]
+    values = ", ".join(f"({sql_str(n)}, {sql_str(t)})" for n, t in expected)
+    frame = f"""
+        select e.column_name, e.expected_type, c.data_type
+        from (values {values}) as e (column_name, expected_type)
+        left join information_schema.columns as c
+            on c.table_schema = 'raw' and c.table_name = {sql_str(table.name)}
+            and c.column_name = e.column_name"""
+    count = f"""select count(*) from information_schema.columns
+        where table_schema = 'raw' and table_name = {sql_str(table.name)}"""
+    # a last row compares the table's column count, so an extra column fails too
+    frame += f" union all select '(column count)', '{len(expected)}', cast(({count}) as varchar)"
+    return Check(
+        "schema",
+        "schema",
+        frame,
+        lambda: [
+            gxe.ExpectColumnPairValuesToBeEqual(column_A="data_type", column_B="expected_type")
+        ],
+        min_rows=len(expected) + 1,
+    )
+
+
+def _row_rules(table: Table) -> Check:
+    def expectations() -> list:
+        out = []
+        for col in table.columns:
+            if not col.nullable:
+                out.append(gxe.ExpectColumnValuesToNotBeNull(column=col.name))
+            if col.enum:
+                out.append(gxe.ExpectColumnValuesToBeInSet(column=col.name, value_set=col.enum))
+            if col.min is not None or col.max is not None:
+                out.append(
+                    gxe.ExpectColumnValuesToBeBetween(
+                        column=col.name,
+                        min_value=col.min,
+                        max_value=col.max,
+                        strict_min=col.min_exclusive,
+                    )
+                )
+        return out
+
+    checked = [
+        c.name
+        for c in table.columns
+        if not c.nullable or c.enum or c.min is not None or c.max is not None
+    ]
+    frame = f"select {', '.join(ident(c) for c in checked)} from raw.{table.name}"
+    return Check("row_rules", "row_rules", frame, expectations, min_rows=1 if table.required else 0)
+
+
+def _conflicts(table: Table) -> Check:
+    key = ", ".join(ident(k) for k in table.key)
+    columns = ", ".join(ident(c) for c in table.column_names)
+    source = f"""
+        select {key}, count(*) as distinct_copies
+        from (select distinct {columns} from raw.{table.name})
+        group by {key}
+        having count(*) > 1"""
+    return _offenders(
+        "conflicting_copies", "conflicting_copies", source, f"select count(*) from raw.{table.name}"
+    )
+
+
+def _references(table: Table) -> list[Check]:
+    checks = []
+    for (child, column), (parent, parent_column) in REFERENCES.items():
+        if child == table.name:
+            source = f"""
+                select t.* from raw.{child} as t
+                where t.{column} is not null and not exists (
+                    select 1 from raw.{parent} as p where p.{parent_column} = t.{column})"""
+            checks.append(
+                _offenders(
+                    f"references_{column}",
+                    "references",
+                    source,
+                    f"select count(*) from raw.{child}",
+                )
+            )
+    return checks
+
+
+def _fx_coverage(table: Table) -> list[Check]:
+    if table.name not in CONVERTED:
+        return []
+    day, currency = CONVERTED[table.name]
+    source = f"""
+        select * from (select t.*, {currency} as used_currency, {day} as used_date
+                       from raw.{table.name} as t) as u
+        where used_currency <> 'USD' and not exists (
+            select 1 from raw.fx_rates as r
+            where r.currency = u.used_currency and r.rate_date <= u.used_date)"""
+    return [
+        _offenders("fx_coverage", "fx_coverage", source, f"select count(*) from raw.{table.name}")
+    ]
+
+
+def _freshness(table: Table, load_time: str) -> list[Check]:
+    if table.name != "subscription_events":
+        return []
+    frame = f"""
+        select max(occurred_at) as newest_occurred_at,
+            date_diff('second', max(occurred_at), timestamp {sql_str(load_time)}) / 3600.0
+                as age_hours
+        from raw.subscription_events"""
+    return [
+        Check(
+            "freshness",
+            "freshness",
+            frame,
+            lambda: [
+                gxe.ExpectColumnValuesToBeBetween(
+                    column="age_hours", max_value=FRESHNESS_MAX_AGE_HOURS
+                )
+            ],
+            min_rows=1,
+        )
+    ]
+
+
+def _row_count_change(table: Table, previous: dict[str, int]) -> list[Check]:
+    if table.name not in previous or previous[table.name] == 0:
+        return []
+    low, high = ROW_COUNT_BAND
+    frame = f"""
+        select count(*) as rows_now, {previous[table.name]} as rows_last_published,
+            count(*) / {previous[table.name]}.0 as ratio
+        from raw.{table.name}"""
+    return [
+        Check(
+            "row_count_change",
+            "row_count_change",
+            frame,
+            lambda: [
+                gxe.ExpectColumnValuesToBeBetween(column="ratio", min_value=low, max_value=high)
+            ],
+            min_rows=1,
+        )
+    ]
+
+
+def raw_suite(name: str, load_time: str, previous: dict[str, int]) -> list[Check]:
+    """The gate of raw.<name>; `previous` holds the last published run's row counts."""
+    table = TABLES[name]
+    return [
+        _schema(table),
+        _row_rules(table),
+        _conflicts(table),
+        *_references(table),
+        *_fx_coverage(table),
+        *_freshness(table, load_time),
+        *_row_count_change(table, previous),
+    ]

@@ -1,0 +1,93 @@
+"""The great-expectations suites of the metric marts BI reads."""
+
+from __future__ import annotations
+
+import great_expectations.expectations as gxe
+
+from quality.checks import Check
+
+RATES_0_1 = [
+    "logo_churn_rate",
+    "logo_churn_rate_incl_new",
+    "gross_mrr_churn_rate",
+    "gross_revenue_retention",
+    "subscription_churn_rate",
+]
+MOVEMENTS = ["new", "expansion", "contraction", "churn", "reactivation", "retained"]
+
+
+def _between(columns, low=None, high=None):
+    return lambda: [
+        gxe.ExpectColumnValuesToBeBetween(column=c, min_value=low, max_value=high) for c in columns
+    ]
+
+
+METRICS = "marts.subscription_metrics_monthly"
+CUSTOMER_MRR = "marts.fct_customer_mrr_monthly"
+COHORTS = "marts.cohort_retention_monthly"
+
+MART_SUITES: dict[str, list[Check]] = {
+    "subscription_metrics_monthly": [
+        Check(
+            "bridge",
+            "bridge",
+            f"""select month_start, mrr_end - (mrr_start + new_mrr + expansion_mrr
+                + reactivation_mrr - contraction_mrr - churned_mrr) as bridge_residual
+            from {METRICS}""",
+            _between(["bridge_residual"], 0, 0),
+            min_rows=1,
+        ),
+        Check(
+            "rate_bounds",
+            "rate_bounds",
+            f"select {', '.join(RATES_0_1)}, net_revenue_retention from {METRICS}",
+            lambda: _between(RATES_0_1, 0, 1)() + _between(["net_revenue_retention"], 0)(),
+            min_rows=1,
+        ),
+        Check(
+            "non_negative_mrr",
+            "non_negative_mrr",
+            f"select mrr_start, mrr_end from {METRICS}",
+            _between(["mrr_start", "mrr_end"], 0),
+            min_rows=1,
+        ),
+    ],
+    "fct_customer_mrr_monthly": [
+        Check(
+            "non_negative_mrr",
+            "non_negative_mrr",
+            f"select mrr, mrr_previous from {CUSTOMER_MRR}",
+            _between(["mrr", "mrr_previous"], 0),
+            min_rows=1,
+        ),
+        Check(
+            "unique_grain",
+            "unique_grain",
+            f"select customer_id, month_start, movement from {CUSTOMER_MRR}",
+            lambda: [
+                gxe.ExpectCompoundColumnsToBeUnique(column_list=["customer_id", "month_start"]),
+                gxe.ExpectColumnValuesToBeInSet(column="movement", value_set=MOVEMENTS),
+                gxe.ExpectColumnValuesToNotBeNull(column="movement"),
+            ],
+            min_rows=1,
+        ),
+    ],
+    "cohort_retention_monthly": [
+        Check(
+            "cohort_sizes",
+            "cohort_sizes",
+            f"""select cohort_month, min(cohort_customers) as smallest,
+                max(cohort_customers) as largest
+            from {COHORTS} group by cohort_month""",
+            lambda: [gxe.ExpectColumnPairValuesToBeEqual(column_A="smallest", column_B="largest")],
+            min_rows=1,
+        ),
+        Check(
+            "rate_bounds",
+            "rate_bounds",
+            f"select logo_retention, revenue_retention from {COHORTS}",
+            lambda: _between(["logo_retention"], 0, 1)() + _between(["revenue_retention"], 0)(),
+            min_rows=1,
+        ),
+    ],
+}
