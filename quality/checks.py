@@ -166,6 +166,28 @@ def _fx_coverage(table: Table) -> list[Check]:
     ]
 
 
+def _lifecycle(table: Table) -> list[Check]:
+    """A subscription begins with created or trial_started (e.g. not canceled before created)."""
+    if table.name != "subscription_events":
+        return []
+    source = """
+        select subscription_id, event_id, event_type, occurred_at
+        from (
+            select *, row_number() over (
+                partition by subscription_id order by occurred_at, event_id) as position
+            from raw.subscription_events
+        )
+        where position = 1 and event_type not in ('created', 'trial_started')"""
+    return [
+        _offenders(
+            "lifecycle_order",
+            "lifecycle_order",
+            source,
+            "select count(*) from raw.subscription_events",
+        )
+    ]
+
+
 def _freshness(table: Table, load_time: str) -> list[Check]:
     if table.name != "subscription_events":
         return []
@@ -219,6 +241,7 @@ def raw_suite(name: str, load_time: str, previous: dict[str, int]) -> list[Check
         _conflicts(table),
         *_references(table),
         *_fx_coverage(table),
+        *_lifecycle(table),
         *_freshness(table, load_time),
         *_row_count_change(table, previous),
     ]

@@ -13,6 +13,7 @@ SEVERITY: dict[str, str] = {
     "references": "error",
     "fx_coverage": "error",
     "row_count_change": "error",
+    "lifecycle_order": "error",
     "conflicting_copies": "warn",  # the raw contract resolves them (the last file wins)
     "freshness": "warn",  # sample data is historical; production sets SW_GATE_FRESHNESS=error
     "bridge": "error",

@@ -30,6 +30,8 @@ def collect(result: dg.ExecuteInProcessResult) -> dict:
             }
         )
     checks.sort(key=lambda c: (c["passed"], c["asset"], c["check"]))
+    published = result.asset_materializations_for_node("published__warehouse")
+    restated = _value(published[0].metadata, "restated_months") if published else []
     failed = [c for c in checks if not c["passed"]]
     return {
         "run_id": result.run_id,
@@ -37,6 +39,7 @@ def collect(result: dg.ExecuteInProcessResult) -> dict:
         "checks": len(checks),
         "failed_errors": sum(c["severity"] == "ERROR" for c in failed),
         "failed_warnings": sum(c["severity"] == "WARN" for c in failed),
+        "restated_months": restated or [],
         "results": checks,
     }
 
@@ -57,6 +60,8 @@ def headline(report: dict) -> str:
         f"quality: {report['checks']} checks, {report['failed_errors']} failed, "
         f"{report['failed_warnings']} warnings"
     ]
+    if report["restated_months"]:
+        lines.append(f"restated months: {', '.join(report['restated_months'])}")
     for c in report["results"]:
         if not c["passed"]:
             detail = c["failed_checks"] or c["failures"]
