@@ -26,6 +26,7 @@ def run_pipeline(landing: Path, warehouse: Path, load_time: str = "") -> str:
     from orchestration.project import prepare_manifest
 
     log = run_log(warehouse)
+    log.parent.mkdir(parents=True, exist_ok=True)
     # dbt's event stream goes to the log file: the terminal gets the summary or the failures
     with open(log, "w") as out, contextlib.redirect_stdout(out):
         prepare_manifest()
