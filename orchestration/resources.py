@@ -45,6 +45,7 @@ class Warehouse(dg.ConfigurableResource):
     def reader(self):
         con = duckdb.connect(str(self.path), read_only=True)
         con.execute("set TimeZone = 'UTC'")
+        con.execute("set enable_progress_bar = false")
         try:
             yield con
         finally:
