@@ -22,7 +22,7 @@ PUBLISHED = [key for key in dbt_models.keys if key.path[0] in ("marts", "snapsho
 def published_warehouse(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> dg.MaterializeResult:
-    rows, restated = publish(warehouse.path, warehouse.published, context.run_id)
+    rows, restated = publish(warehouse.path, warehouse.published, context.run.run_id)
     if restated:
         context.log.warning(f"restated months: {', '.join(restated)}")
     return dg.MaterializeResult(
