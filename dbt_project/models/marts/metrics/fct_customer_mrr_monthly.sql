@@ -26,7 +26,7 @@ months as (
 
 as_of as (
 
-    select {{ month_start('max(valid_from)') }} as as_of_month from periods
+    {{ as_of_month() }}
 
 ),
 

@@ -30,11 +30,17 @@ months as (
 
 ),
 
+as_of as (
+
+    {{ as_of_month() }}
+
+),
+
 report_range as (
 
     select
         (select min(month_start) from customer_mrr) as first_month,
-        (select {{ month_start('max(valid_from)') }} from periods) as as_of_month
+        (select as_of_month from as_of) as as_of_month
 
 ),
 
