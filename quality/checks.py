@@ -66,6 +66,15 @@ CONVERTED = {
 }
 
 
+def _winning(name: str) -> str:
+    """raw.<name> as the warehouse reads it: per key, the copy in the file sorting last."""
+    key = ", ".join(ident(k) for k in TABLES[name].key)
+    return f"""(select * from (
+        select *, row_number() over (
+            partition by {key} order by _source_file desc, _source_row desc) as _copy
+        from raw.{name}) where _copy = 1)"""
+
+
 def _schema(table: Table) -> Check:
     expected = [(c.name, c.duckdb_type) for c in table.columns]
     expected += [("_source_file", "VARCHAR"), ("_source_row", "BIGINT")]
@@ -137,7 +146,7 @@ def _references(table: Table) -> list[Check]:
     for (child, column), (parent, parent_column) in REFERENCES.items():
         if child == table.name:
             source = f"""
-                select t.* from raw.{child} as t
+                select t.* from {_winning(child)} as t
                 where t.{column} is not null and not exists (
                     select 1 from raw.{parent} as p where p.{parent_column} = t.{column})"""
             checks.append(
@@ -157,7 +166,7 @@ def _fx_coverage(table: Table) -> list[Check]:
     day, currency = CONVERTED[table.name]
     source = f"""
         select * from (select t.*, {currency} as used_currency, {day} as used_date
-                       from raw.{table.name} as t) as u
+                       from {_winning(table.name)} as t) as u
         where used_currency <> 'USD' and not exists (
             select 1 from raw.fx_rates as r
             where r.currency = u.used_currency and r.rate_date <= u.used_date)"""
@@ -170,12 +179,12 @@ def _lifecycle(table: Table) -> list[Check]:
     """A subscription begins with created or trial_started (e.g. not canceled before created)."""
     if table.name != "subscription_events":
         return []
-    source = """
-        select subscription_id, event_id, event_type, occurred_at
+    source = f"""
+        select subscription_id, event_id, event_type, occurred_at, _source_file, _source_row
         from (
             select *, row_number() over (
                 partition by subscription_id order by occurred_at, event_id) as position
-            from raw.subscription_events
+            from {_winning("subscription_events")}
         )
         where position = 1 and event_type not in ('created', 'trial_started')"""
     return [

@@ -73,6 +73,11 @@ def _validate(name: str, frame, expectations):
     return definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
 
 
+def _records(frame) -> list[dict]:
+    """Rows as JSON-ready dicts: a missing value is null, never NaN."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
 def _jsonable(value):
     return json.loads(json.dumps(value, default=str))
 
@@ -100,7 +105,7 @@ def run_gate(gate: str, checks: list[Check], con: duckdb.DuckDBPyConnection) -> 
                 continue
             kwargs = outcome.expectation_config.kwargs
             sample = (
-                con.execute(f"{check.sample_sql} limit {SAMPLE_ROWS}").df().to_dict("records")
+                _records(con.execute(f"{check.sample_sql} limit {SAMPLE_ROWS}").df())
                 if check.sample_sql
                 else outcome.result.get("partial_unexpected_list", [])[:SAMPLE_ROWS]
             )

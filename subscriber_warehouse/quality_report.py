@@ -66,4 +66,11 @@ def headline(report: dict) -> str:
         if not c["passed"]:
             detail = c["failed_checks"] or c["failures"]
             lines.append(f"  {c['severity'].lower():<5} {c['asset']} {c['check']}: {detail}")
+            for failure in c["failures"] if isinstance(c["failures"], list) else []:
+                first = (failure.get("sample") or [{}])[0]
+                if isinstance(first, dict) and "_source_file" in first:
+                    lines.append(
+                        f"        {failure['check']}: first offending row "
+                        f"{first['_source_file']} row {first['_source_row']}"
+                    )
     return "\n".join(lines)

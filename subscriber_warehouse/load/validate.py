@@ -11,6 +11,9 @@ from datetime import datetime
 from subscriber_warehouse.contract import Column, Table, country_codes, currency_minor_units
 
 _NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)"
+# date, optional time with fraction, optional Z or offset (Parquet's typed values read as
+# '2024-03-01 09:15:02+00'); words DuckDB would cast (epoch, infinity, zone names) are not ISO
+_ISO_TIMESTAMP = r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?"
 _SCALE = {"money": 4, "decimal": 8}
 
 
@@ -34,7 +37,10 @@ def _shown(raw: str) -> str:
 def _parse(col: Column, raw: str) -> str:
     if col.type == "ts":
         # offsets and Z convert to UTC; no offset means UTC (the session time zone is UTC)
-        return f"(try_cast({raw} as timestamptz) at time zone 'UTC')"
+        return (
+            f"case when regexp_full_match({raw}, '{_ISO_TIMESTAMP}') "
+            f"then try_cast({raw} as timestamptz) at time zone 'UTC' end"
+        )
     if col.type == "date":
         iso_date = "'\\d{4}-\\d{2}-\\d{2}'"
         return f"case when regexp_full_match({raw}, {iso_date}) then try_cast({raw} as date) end"
