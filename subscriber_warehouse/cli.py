@@ -90,5 +90,131 @@ def run(landing: Path, warehouse: Path) -> None:
     click.echo(summary)
 
 
+@main.group()
+def clv() -> None:
+    """Predictive CLV models for analysts (sBG, BG/NBD + Gamma-Gamma); prints JSON."""
+
+
+def _parse_survivors(ctx, param, value: str) -> list[float]:
+    try:
+        counts = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError as exc:
+        raise click.BadParameter("a comma-separated list of numbers, e.g. 1000,631,468") from exc
+    if len(counts) < 2:
+        raise click.BadParameter("give at least two survivor counts")
+    return counts
+
+
+@clv.command()
+@click.option(
+    "--survivors",
+    required=True,
+    callback=_parse_survivors,
+    help="Cohort survivor counts n(0),n(1),...: customers who have made 0, 1, ... renewals.",
+)
+@click.option(
+    "--discount-rate", default=0.1, show_default=True, type=click.FloatRange(min=0, min_open=True)
+)
+@click.option(
+    "--horizon",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Periods of projected survivors, t = 0..horizon-1 [default: len(survivors) + 5].",
+)
+def sbg(survivors: list[float], discount_rate: float, horizon: int | None) -> None:
+    """Fit the shifted-beta-geometric model (Fader & Hardie 2007) to one cohort.
+
+    Prints alpha, beta, log_likelihood, projected_survivors (expected counts n0*S(t) for
+    t = 0..horizon-1), del (discounted expected lifetime of a newly acquired customer, in
+    periods' payments, first payment included) and derl: the discounted expected residual
+    lifetime (Fader & Hardie 2010) of a customer still active at the last observed period,
+    i.e. who has made len(survivors)-1 renewals, valued just before their next renewal
+    decision (the next payment counts if they renew, undiscounted). derl_renewals says which n.
+    """
+    import json
+
+    from subscriber_warehouse.clv.sbg import fit_sbg
+
+    try:
+        fit = fit_sbg(survivors)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--survivors") from exc
+    renewals = len(survivors) - 1
+    horizon = horizon or len(survivors) + 5
+    out = {
+        "alpha": fit.alpha,
+        "beta": fit.beta,
+        "log_likelihood": fit.log_likelihood,
+        "projected_survivors": [float(v) for v in fit.projected_survivors(horizon)],
+        "discount_rate": discount_rate,
+        "del": fit.del_(discount_rate),
+        "derl": float(fit.derl(discount_rate, renewals)),
+        "derl_renewals": renewals,
+        "converged": fit.converged,
+    }
+    click.echo(json.dumps(out, indent=2))
+
+
+@clv.command()
+@click.option(
+    "--transactions",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV with one row per purchase.",
+)
+@click.option("--customer-col", required=True)
+@click.option("--date-col", required=True)
+@click.option("--amount-col", required=True)
+@click.option(
+    "--calibration-end",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Last day of the calibration period; later rows are ignored.",
+)
+@click.option("--freq", default="W", show_default=True, type=click.Choice(["W", "D"]))
+def bgnbd(transactions, customer_col, date_col, amount_col, calibration_end, freq) -> None:
+    """Fit BG/NBD (purchase counts) and Gamma-Gamma (spend) to a transactions CSV.
+
+    Recency, T and frequency follow lifetimes' summary conventions (periods of --freq; repeat
+    purchases = distinct periods after the first). Gamma-Gamma uses customers with a repeat
+    purchase and positive mean spend.
+    """
+    import json
+
+    import pandas as pd
+
+    from subscriber_warehouse.clv.bgnbd import fit_bgnbd
+    from subscriber_warehouse.clv.gammagamma import fit_gamma_gamma
+    from subscriber_warehouse.clv.summary import summary_from_transactions
+
+    frame = pd.read_csv(transactions)
+    missing = [c for c in (customer_col, date_col, amount_col) if c not in frame.columns]
+    if missing:
+        raise click.ClickException(f"{transactions}: no column(s) {', '.join(missing)}")
+    try:
+        summary = summary_from_transactions(
+            frame, customer_col, date_col, calibration_end, amount_col=amount_col, freq=freq
+        )
+        counts = fit_bgnbd(summary["frequency"], summary["recency"], summary["T"])
+        spend = fit_gamma_gamma(summary["frequency"], summary["monetary_value"])
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    out = {
+        "r": counts.r,
+        "alpha": counts.alpha,
+        "a": counts.a,
+        "b": counts.b,
+        "log_likelihood": counts.log_likelihood,
+        "p": spend.p,
+        "q": spend.q,
+        "gamma": spend.gamma,
+        "gamma_gamma_log_likelihood": spend.log_likelihood,
+        "customers": int(len(summary)),
+        "repeat_customers": spend.customers,
+        "freq": freq,
+    }
+    click.echo(json.dumps(out, indent=2))
+
+
 if __name__ == "__main__":
     main()
