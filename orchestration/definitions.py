@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.assets.predictive import contractual_clv
 from orchestration.assets.publish import published_warehouse
 from orchestration.assets.raw import raw_assets
 from orchestration.checks import gates
@@ -19,7 +20,7 @@ pipeline_job = dg.define_asset_job(
 
 def build_definitions(warehouse: Warehouse | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*raw_assets, dbt_models, published_warehouse],
+        assets=[*raw_assets, dbt_models, contractual_clv, published_warehouse],
         asset_checks=gates,
         jobs=[pipeline_job],
         resources={"warehouse": warehouse or default_warehouse(), "dbt": dbt_resource()},

@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 from subscriber_warehouse.cli import main
 from subscriber_warehouse.clv import bgnbd, gammagamma, sbg
+from subscriber_warehouse.clv.contractual import fit_censored, kaplan_meier
 from subscriber_warehouse.clv.summary import summary_from_transactions
 
 # Fader & Hardie (2007), "How to Project Customer Retention", J. Interactive Marketing 21(1),
@@ -313,3 +314,26 @@ def test_cli_bgnbd_json(tmp_path):
     bad_col = [*args[:-3], "--amount-col", "price", "--calibration-end", "2024-12-29"]
     missing = CliRunner().invoke(main, bad_col)
     assert missing.exit_code == 1 and "no column(s) price" in missing.output
+
+
+def test_censored_sbg_fit_on_one_cohort_reproduces_the_published_estimates():
+    # Fader & Hardie (2007) "regular" cohort as lifetimes: churners at T = t, survivors alive
+    # after 7 renewals; the censored likelihood must give the published alpha, beta
+    survivors = [1000, 631, 468, 382, 326, 290, 262, 241]
+    periods, churned = [], []
+    for t in range(1, len(survivors)):
+        lost = survivors[t - 1] - survivors[t]
+        periods += [t] * lost
+        churned += [True] * lost
+    periods += [len(survivors) - 1] * survivors[-1]
+    churned += [False] * survivors[-1]
+    alpha, beta, _ = fit_censored(periods, churned)
+    assert (round(alpha, 3), round(beta, 3)) == (0.704, 1.182)
+
+
+def test_kaplan_meier_on_hand_made_lifetimes():
+    # churned after 1 and 2 periods; alive after 1 and 3 renewals:
+    # S(1) = 1 - 1/4 = 0.75; S(2) = 0.75 × (1 - 1/2) = 0.375; S(3) = 0.375 (no churn, 1 at risk)
+    observed, at_risk = kaplan_meier([1, 2, 1, 3], [True, True, False, False], horizon=5)
+    assert observed.tolist() == [1.0, 0.75, 0.375, 0.375]
+    assert at_risk.tolist() == [4, 4, 2, 1]

@@ -200,3 +200,24 @@ def test_published_file_holds_marts_and_no_raw_data(warehouse):
     )
     assert query(warehouse, pii) == []
     assert query(warehouse, "select count(*) from audit.publication") == [(1,)]
+
+
+def test_contractual_clv_is_published_for_every_paying_subscription(warehouse):
+    paying = query(
+        warehouse,
+        "select count(*) from marts.fct_subscription_periods "
+        "where is_current and status = 'active' and mrr > 0",
+    )
+    assert query(warehouse, "select count(*) from marts.clv_predictions") == paying
+    assert paying[0][0] > 100
+    bad = query(
+        warehouse,
+        "select count(*) from marts.clv_predictions "
+        "where predicted_residual_value < 0 or expected_residual_lifetime_periods <= 0",
+    )
+    assert bad == [(0,)]
+    observed = query(
+        warehouse,
+        "select min(observed_survival), max(observed_survival) from marts.retention_projection",
+    )[0]
+    assert 0 <= observed[0] <= observed[1] <= 1
