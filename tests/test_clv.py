@@ -337,3 +337,22 @@ def test_kaplan_meier_on_hand_made_lifetimes():
     observed, at_risk = kaplan_meier([1, 2, 1, 3], [True, True, False, False], horizon=5)
     assert observed.tolist() == [1.0, 0.75, 0.375, 0.375]
     assert at_risk.tolist() == [4, 4, 2, 1]
+
+
+def test_homogeneous_lifetimes_stay_at_the_geometric_limit_with_finite_values():
+    # every period loses exactly 1/3 of those at risk: no heterogeneity, the MLE runs to the
+    # geometric limit; the fit is capped there with churn probability 1/3, so DERL at a 10 %
+    # discount rate is (2/3) / (1 - (2/3) / 1.1) = 1.6923 (the geometric series, by hand)
+    periods, churned = [], []
+    at_risk = 729
+    for t in range(1, 6):
+        lost = at_risk // 3
+        periods += [t] * lost
+        churned += [True] * lost
+        at_risk -= lost
+    periods += [5] * at_risk
+    churned += [False] * at_risk
+    alpha, beta, _ = fit_censored(periods, churned)
+    assert alpha / (alpha + beta) == pytest.approx(1 / 3, abs=1e-3)
+    derl = sbg.discounted_expected_residual_lifetime(0.1, alpha, beta, 5)
+    assert derl == pytest.approx(1.6923, abs=2e-3)

@@ -24,6 +24,9 @@ from subscriber_warehouse.clv.sbg import discounted_expected_residual_lifetime, 
 MONTH_DAYS = 365.25 / 12
 PERIOD_DAYS = {"month": MONTH_DAYS, "year": 365.25, "week": 7.0, "day": 1.0}
 MIN_SUBSCRIPTIONS = 50  # a billing interval with fewer lifetimes uses the pooled fit
+# When lifetimes show no heterogeneity the MLE runs off to alpha, beta -> infinity at a fixed
+# alpha / (alpha + beta) (the geometric limit), where hyp2f1 overflows: cap the sum there.
+MAX_CONCENTRATION = 1e4
 
 LIFETIMES = """
 with periods as (select * from marts.fct_subscription_periods),
@@ -73,7 +76,9 @@ def fit_censored(periods, churned) -> tuple[float, float, float]:
         np.array([1.0, 1.0]),
         np.array([0.5, 3.0]),
     )
-    return float(params[0]), float(params[1]), float(ll)
+    alpha, beta = float(params[0]), float(params[1])
+    scale = min(1.0, MAX_CONCENTRATION / (alpha + beta))
+    return alpha * scale, beta * scale, float(ll)
 
 
 def _lifetimes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
