@@ -118,12 +118,15 @@ def _predictions(lifetimes, fits, annual_discount_rate, margin) -> pd.DataFrame:
     alpha = active["model_segment"].map(lambda s: fits[s][0])
     beta = active["model_segment"].map(lambda s: fits[s][1])
     active["renewals_made"] = active["periods"]
-    active["expected_residual_lifetime_periods"] = [
-        discounted_expected_residual_lifetime(d, a, b, n)
-        for d, a, b, n in zip(
-            active["discount_rate_per_period"], alpha, beta, active["renewals_made"], strict=True
+    # one vectorised DERL call per fit and period length (the pooled fit mixes lengths)
+    derl = pd.Series(0.0, index=active.index)
+    for (segment, _), group in active.groupby(["model_segment", "period_days"]):
+        a, b, _ = fits[segment]
+        d = group["discount_rate_per_period"].iloc[0]
+        derl[group.index] = discounted_expected_residual_lifetime(
+            d, a, b, group["renewals_made"].to_numpy()
         )
-    ]
+    active["expected_residual_lifetime_periods"] = derl
     months_per_period = active["period_days"] / MONTH_DAYS
     active["predicted_residual_value"] = (
         active["current_mrr"].astype(float)
@@ -161,7 +164,7 @@ def kaplan_meier(periods, churned, horizon: int) -> tuple[np.ndarray, np.ndarray
     churned = np.asarray(churned, dtype=bool)
     survival_, at_risk = [1.0], [len(t)]
     for k in range(1, horizon + 1):
-        risk = int(np.sum(churned & (t >= k)) + np.sum(~churned & (t >= k)))
+        risk = int(np.sum(t >= k))  # churned at k or later, or censored at k or later
         if risk == 0:
             break
         deaths = int(np.sum(churned & (t == k)))
