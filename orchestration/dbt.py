@@ -41,4 +41,6 @@ translator = MetaTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_c
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     # dbt runs as its own process: it finds the pipeline's database through the profile's env var
     os.environ["SW_WAREHOUSE"] = str(warehouse.path)
+    # the run may start with a subset that reads no raw table (e.g. the date spines)
+    warehouse.path.parent.mkdir(parents=True, exist_ok=True)
     yield from dbt.cli(["build"], context=context).stream()

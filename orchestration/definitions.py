@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets.predictive import contractual_clv
+from orchestration.assets.exports import audience_exports
+from orchestration.assets.predictive import predictive_assets
 from orchestration.assets.publish import published_warehouse
 from orchestration.assets.raw import raw_assets
 from orchestration.checks import gates
@@ -20,7 +21,7 @@ pipeline_job = dg.define_asset_job(
 
 def build_definitions(warehouse: Warehouse | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*raw_assets, dbt_models, contractual_clv, published_warehouse],
+        assets=[*raw_assets, dbt_models, *predictive_assets, published_warehouse, audience_exports],
         asset_checks=gates,
         jobs=[pipeline_job],
         resources={"warehouse": warehouse or default_warehouse(), "dbt": dbt_resource()},

@@ -21,6 +21,9 @@ SEVERITY: dict[str, str] = {
     "non_negative_mrr": "error",
     "cohort_sizes": "error",
     "unique_grain": "error",
+    "probability_bounds": "error",
+    "coverage": "error",
+    "non_negative_value": "error",
 }
 SEVERITY["freshness"] = os.environ.get("SW_GATE_FRESHNESS", SEVERITY["freshness"])
 

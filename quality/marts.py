@@ -25,6 +25,8 @@ def _between(columns, low=None, high=None):
 METRICS = "marts.subscription_metrics_monthly"
 CUSTOMER_MRR = "marts.fct_customer_mrr_monthly"
 COHORTS = "marts.cohort_retention_monthly"
+CHURN_SCORES = "marts.churn_risk_scores"
+RISK_TIERS = ["high", "medium", "low"]
 
 MART_SUITES: dict[str, list[Check]] = {
     "subscription_metrics_monthly": [
@@ -87,6 +89,57 @@ MART_SUITES: dict[str, list[Check]] = {
             "rate_bounds",
             f"select logo_retention, revenue_retention from {COHORTS}",
             lambda: _between(["logo_retention"], 0, 1)() + _between(["revenue_retention"], 0)(),
+            min_rows=1,
+        ),
+    ],
+    "churn_risk_scores": [
+        Check(
+            "probability_bounds",
+            "probability_bounds",
+            f"select customer_id, churn_probability, risk_tier from {CHURN_SCORES}",
+            lambda: (
+                _between(["churn_probability"], 0, 1)()
+                + [
+                    gxe.ExpectColumnValuesToBeUnique(column="customer_id"),
+                    gxe.ExpectColumnValuesToBeInSet(column="risk_tier", value_set=RISK_TIERS),
+                    gxe.ExpectColumnValuesToNotBeNull(column="churn_probability"),
+                ]
+            ),
+            min_rows=1,
+        ),
+        Check(
+            "coverage",
+            "coverage",
+            f"""select (select count(*) from marts.churn_features where is_scoring_cutoff)
+                - (select count(*) from {CHURN_SCORES}) as unscored_subscribers""",
+            _between(["unscored_subscribers"], 0, 0),
+            min_rows=1,
+        ),
+    ],
+    "clv_predictions": [
+        Check(
+            "non_negative_value",
+            "non_negative_value",
+            """select subscription_id, predicted_residual_value,
+                expected_residual_lifetime_periods from marts.clv_predictions""",
+            lambda: (
+                _between(["predicted_residual_value", "expected_residual_lifetime_periods"], 0)()
+                + [gxe.ExpectColumnValuesToBeUnique(column="subscription_id")]
+            ),
+            min_rows=1,
+        ),
+    ],
+    "purchase_clv_predictions": [
+        Check(
+            "probability_bounds",
+            "probability_bounds",
+            """select customer_id, probability_alive, expected_purchases, predicted_spend
+            from marts.purchase_clv_predictions""",
+            lambda: (
+                _between(["probability_alive"], 0, 1)()
+                + _between(["expected_purchases", "predicted_spend"], 0)()
+                + [gxe.ExpectColumnValuesToBeUnique(column="customer_id")]
+            ),
             min_rows=1,
         ),
     ],

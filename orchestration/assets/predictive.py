@@ -1,41 +1,119 @@
-"""Predictive marts computed in Python on the gated warehouse: contractual CLV (sBG)."""
+"""Predictive marts fitted in Python on the gated warehouse: contractual CLV (sBG), one-off
+purchase CLV (BG/NBD + Gamma-Gamma) and churn-risk scores."""
+
+import time
 
 import dagster as dg
 
 from orchestration.resources import Warehouse
+from subscriber_warehouse.churn.warehouse import write_churn_risk
 from subscriber_warehouse.clv.contractual import write_predictions
+from subscriber_warehouse.clv.purchases import write_purchase_predictions
 
-CLV_KEYS = {
-    "clv_predictions": dg.AssetKey(["marts", "clv_predictions"]),
-    "retention_projection": dg.AssetKey(["marts", "retention_projection"]),
+
+def _mart(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["marts", name])
+
+
+CLV_KEYS = {name: _mart(name) for name in ("clv_predictions", "retention_projection")}
+PURCHASE_KEY = _mart("purchase_clv_predictions")
+CHURN_KEYS = {name: _mart(name) for name in ("churn_risk_scores", "churn_model_evaluation")}
+PREDICTIVE_KEYS = [*CLV_KEYS.values(), PURCHASE_KEY, *CHURN_KEYS.values()]
+
+_SPEC = {
+    "group_name": "predictive",
+    "kinds": {"duckdb", "python"},
+    "owners": ["team:analytics-engineering"],
 }
-_UPSTREAM = [dg.AssetKey(["marts", "fct_subscription_periods"])]
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
             CLV_KEYS["clv_predictions"],
-            deps=_UPSTREAM,
-            group_name="predictive",
-            kinds={"duckdb", "python"},
-            owners=["team:analytics-engineering"],
+            deps=[_mart("fct_subscription_periods")],
             description="One row per currently paying subscription: sBG-predicted residual value "
             "= MRR × months per period × margin × DERL (subscriber_warehouse/clv/contractual.py).",
+            **_SPEC,
         ),
         dg.AssetSpec(
             CLV_KEYS["retention_projection"],
-            deps=_UPSTREAM,
-            group_name="predictive",
-            kinds={"duckdb", "python"},
-            owners=["team:analytics-engineering"],
+            deps=[_mart("fct_subscription_periods")],
             description="One row per model segment × period: Kaplan–Meier observed survival vs "
             "the fitted sBG survival.",
+            **_SPEC,
         ),
     ]
 )
 def contractual_clv(warehouse: Warehouse):
+    started = time.perf_counter()
     with warehouse.connection() as con:
         rows = write_predictions(con)
+    seconds = round(time.perf_counter() - started, 2)
     for name, key in CLV_KEYS.items():
-        yield dg.MaterializeResult(asset_key=key, metadata={"dagster/row_count": rows[name]})
+        yield dg.MaterializeResult(
+            asset_key=key, metadata={"dagster/row_count": rows[name], "fit_seconds": seconds}
+        )
+
+
+@dg.asset(
+    key=PURCHASE_KEY,
+    deps=[_mart("fct_invoices"), _mart("fct_subscription_periods")],
+    description="One row per customer with a paid one-off invoice: BG/NBD P(alive) and expected "
+    "purchases over 52 weeks, Gamma-Gamma average spend, predicted spend "
+    "(subscriber_warehouse/clv/purchases.py).",
+    **_SPEC,
+)
+def purchase_clv(warehouse: Warehouse) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    with warehouse.connection() as con:
+        rows = write_purchase_predictions(con)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "fit_seconds": round(time.perf_counter() - started, 2),
+        }
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            CHURN_KEYS["churn_risk_scores"],
+            deps=[_mart("churn_features")],
+            description="One row per paying subscriber: probability of paying nothing in 90 days, "
+            "risk tier and top 3 factors in words (subscriber_warehouse/churn).",
+            **_SPEC,
+        ),
+        dg.AssetSpec(
+            CHURN_KEYS["churn_model_evaluation"],
+            deps=[_mart("churn_features")],
+            description="Backtest of the churn model and the tenure-only baseline on an earlier "
+            "cutoff: AUC, precision at the top decile, calibration by decile.",
+            **_SPEC,
+        ),
+    ]
+)
+def churn_risk(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    started = time.perf_counter()
+    with warehouse.connection() as con:
+        rows = write_churn_risk(con)
+        auc = dict(
+            con.execute(
+                "select distinct model, round(auc, 4) from marts.churn_model_evaluation"
+            ).fetchall()
+        )
+    seconds = round(time.perf_counter() - started, 2)
+    context.log.info(f"backtest AUC: {auc}")
+    for name, key in CHURN_KEYS.items():
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={
+                "dagster/row_count": rows[name],
+                "fit_seconds": seconds,
+                "backtest_auc": dg.MetadataValue.json(auc),
+            },
+        )
+
+
+predictive_assets = [contractual_clv, purchase_clv, churn_risk]

@@ -1,0 +1,335 @@
+{#-
+    Churn-model features as of several cutoffs, each cutoff a whole horizon before the next:
+    cutoff k = as-of instant - k x churn_horizon_days, k = 0..churn_backtest_cutoffs. Every
+    feature reads only rows timestamped before its cutoff; the label looks at the horizon after.
+-#}
+{%- set horizon = var('churn_horizon_days') -%}
+
+with
+
+periods as (
+
+    select * from {{ ref('fct_subscription_periods') }}
+
+),
+
+usage_daily as (
+
+    select * from {{ ref('fct_usage_daily') }}
+
+),
+
+payments as (
+
+    select * from {{ ref('fct_payments') }}
+
+),
+
+tickets as (
+
+    select * from {{ ref('fct_support_tickets') }}
+
+),
+
+interactions as (
+
+    select * from {{ ref('fct_social_interactions') }}
+
+),
+
+touches as (
+
+    select * from {{ ref('fct_campaign_touches') }}
+
+),
+
+as_of as (
+
+    select max(valid_from) as as_of_at from periods
+
+),
+
+cutoffs as (
+
+    {% for k in range(var('churn_backtest_cutoffs') + 1) %}
+        select
+            {{ k }} as cutoffs_before_as_of,
+            {{ dbt.dateadd('day', -k * horizon, 'as_of_at') }} as cutoff_at,
+            as_of_at
+        from as_of
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+paying_periods as (
+
+    select * from periods
+    where status = 'active' and mrr > 0
+
+),
+
+-- customers paying at each cutoff, and what they pay
+population as (
+
+    select
+        paying_periods.customer_id,
+        cutoffs.cutoff_at,
+        cutoffs.cutoffs_before_as_of,
+        cutoffs.as_of_at,
+        sum(paying_periods.mrr) as mrr,
+        count(*) as active_subscriptions,
+        max(case when paying_periods.billing_interval = 'year' then 1 else 0 end)
+            as has_annual_plan,
+        max(case when paying_periods.tier in ('business', 'enterprise') then 1 else 0 end)
+            as has_business_tier,
+        max(case when paying_periods.discount_pct > 0 then 1 else 0 end) as has_discount
+
+    from paying_periods
+    inner join cutoffs
+        on
+            paying_periods.valid_from <= cutoffs.cutoff_at
+            and (paying_periods.valid_to is null or paying_periods.valid_to > cutoffs.cutoff_at)
+    group by
+        paying_periods.customer_id,
+        cutoffs.cutoff_at,
+        cutoffs.cutoffs_before_as_of,
+        cutoffs.as_of_at
+
+),
+
+first_paid as (
+
+    select
+        customer_id,
+        min(valid_from) as first_paid_at
+
+    from paying_periods
+    group by customer_id
+
+),
+
+-- what each customer paid one horizon before the cutoff (the MRR trend)
+mrr_before as (
+
+    select
+        paying_periods.customer_id,
+        cutoffs.cutoff_at,
+        sum(paying_periods.mrr) as mrr
+
+    from paying_periods
+    inner join cutoffs
+        on
+            paying_periods.valid_from
+            <= {{ dbt.dateadd('day', -horizon, 'cutoffs.cutoff_at') }}
+            and (
+                paying_periods.valid_to is null
+                or paying_periods.valid_to
+                > {{ dbt.dateadd('day', -horizon, 'cutoffs.cutoff_at') }}
+            )
+    group by paying_periods.customer_id, cutoffs.cutoff_at
+
+),
+
+-- paying one horizon after the cutoff; known only when that instant is not after the as-of
+mrr_after as (
+
+    select
+        paying_periods.customer_id,
+        cutoffs.cutoff_at,
+        sum(paying_periods.mrr) as mrr
+
+    from paying_periods
+    inner join cutoffs
+        on
+            paying_periods.valid_from
+            <= {{ dbt.dateadd('day', horizon, 'cutoffs.cutoff_at') }}
+            and (
+                paying_periods.valid_to is null
+                or paying_periods.valid_to
+                > {{ dbt.dateadd('day', horizon, 'cutoffs.cutoff_at') }}
+            )
+    group by paying_periods.customer_id, cutoffs.cutoff_at
+
+),
+
+-- whole UTC days before the cutoff's day: the last 30, and the 90 before them (the baseline)
+usage_windows as (
+
+    select
+        usage_daily.customer_id,
+        cutoffs.cutoff_at,
+        sum(
+            case
+                when
+                    usage_daily.usage_date
+                    >= {{ dbt.dateadd('day', -30, 'cast(cutoffs.cutoff_at as date)') }}
+                    then usage_daily.event_count
+                else 0
+            end
+        ) as usage_last_30_days,
+        sum(
+            case
+                when
+                    usage_daily.usage_date
+                    < {{ dbt.dateadd('day', -30, 'cast(cutoffs.cutoff_at as date)') }}
+                    then usage_daily.event_count
+                else 0
+            end
+        ) as usage_prior_90_days
+
+    from usage_daily
+    inner join cutoffs
+        on
+            usage_daily.usage_date < cast(cutoffs.cutoff_at as date)
+            and usage_daily.usage_date
+            >= {{ dbt.dateadd('day', -120, 'cast(cutoffs.cutoff_at as date)') }}
+    group by usage_daily.customer_id, cutoffs.cutoff_at
+
+),
+
+payment_windows as (
+
+    select
+        payments.customer_id,
+        cutoffs.cutoff_at,
+        count(*) as failed_payments_last_90_days
+
+    from payments
+    inner join cutoffs
+        on
+            payments.attempted_at <= cutoffs.cutoff_at
+            and payments.attempted_at > {{ dbt.dateadd('day', -90, 'cutoffs.cutoff_at') }}
+    where payments.status = 'failed'
+    group by payments.customer_id, cutoffs.cutoff_at
+
+),
+
+ticket_windows as (
+
+    select
+        tickets.customer_id,
+        cutoffs.cutoff_at,
+        count(*) as tickets_last_90_days,
+        sum(case when tickets.is_low_satisfaction then 1 else 0 end)
+            as low_satisfaction_tickets_last_90_days,
+        avg(cast(tickets.satisfaction_score as double)) as avg_satisfaction_last_90_days
+
+    from tickets
+    inner join cutoffs
+        on
+            tickets.opened_at <= cutoffs.cutoff_at
+            and tickets.opened_at > {{ dbt.dateadd('day', -90, 'cutoffs.cutoff_at') }}
+    group by tickets.customer_id, cutoffs.cutoff_at
+
+),
+
+sentiment_windows as (
+
+    select
+        interactions.customer_id,
+        cutoffs.cutoff_at,
+        avg(interactions.sentiment_score) as avg_sentiment_last_90_days
+
+    from interactions
+    inner join cutoffs
+        on
+            interactions.occurred_at <= cutoffs.cutoff_at
+            and interactions.occurred_at > {{ dbt.dateadd('day', -90, 'cutoffs.cutoff_at') }}
+    where interactions.is_matched and interactions.sentiment_score is not null
+    group by interactions.customer_id, cutoffs.cutoff_at
+
+),
+
+engagement_windows as (
+
+    select
+        touches.customer_id,
+        cutoffs.cutoff_at,
+        sum(case when touches.touch_type in ('opened', 'clicked', 'converted') then 1 else 0 end)
+            as campaign_engagements_last_90_days,
+        sum(case when touches.touch_type = 'unsubscribed' then 1 else 0 end)
+            as campaign_unsubscribes_last_90_days
+
+    from touches
+    inner join cutoffs
+        on
+            touches.touched_at <= cutoffs.cutoff_at
+            and touches.touched_at > {{ dbt.dateadd('day', -90, 'cutoffs.cutoff_at') }}
+    group by touches.customer_id, cutoffs.cutoff_at
+
+),
+
+final as (
+
+    select
+        population.customer_id,
+        population.cutoff_at,
+        population.cutoffs_before_as_of,
+        population.cutoffs_before_as_of = 0 as is_scoring_cutoff,
+        {{ dbt.datediff('first_paid.first_paid_at', 'population.cutoff_at', 'day') }}
+            as tenure_days,
+        {{ money('population.mrr') }} as mrr,
+        {{ money('coalesce(mrr_before.mrr, 0)') }} as mrr_one_horizon_before,
+        population.active_subscriptions,
+        population.has_annual_plan = 1 as has_annual_plan,
+        population.has_business_tier = 1 as has_business_tier,
+        population.has_discount = 1 as has_discount,
+        coalesce(usage_windows.usage_last_30_days, 0) as usage_last_30_days,
+        coalesce(usage_windows.usage_prior_90_days, 0) / 3.0 as usage_baseline_per_30_days,
+        {{ safe_divide(
+            'coalesce(usage_windows.usage_last_30_days, 0)',
+            'coalesce(usage_windows.usage_prior_90_days, 0) / 3.0'
+        ) }} as usage_vs_baseline,
+        coalesce(payment_windows.failed_payments_last_90_days, 0)
+            as failed_payments_last_90_days,
+        coalesce(ticket_windows.tickets_last_90_days, 0) as tickets_last_90_days,
+        coalesce(ticket_windows.low_satisfaction_tickets_last_90_days, 0)
+            as low_satisfaction_tickets_last_90_days,
+        ticket_windows.avg_satisfaction_last_90_days,
+        sentiment_windows.avg_sentiment_last_90_days,
+        coalesce(engagement_windows.campaign_engagements_last_90_days, 0)
+            as campaign_engagements_last_90_days,
+        coalesce(engagement_windows.campaign_unsubscribes_last_90_days, 0)
+            as campaign_unsubscribes_last_90_days,
+        case
+            when
+                {{ dbt.dateadd('day', horizon, 'population.cutoff_at') }}
+                <= population.as_of_at
+                then coalesce(mrr_after.mrr, 0) = 0
+        end as is_churned_within_horizon
+
+    from population
+    inner join first_paid on population.customer_id = first_paid.customer_id
+    left join mrr_before
+        on
+            population.customer_id = mrr_before.customer_id
+            and population.cutoff_at = mrr_before.cutoff_at
+    left join mrr_after
+        on
+            population.customer_id = mrr_after.customer_id
+            and population.cutoff_at = mrr_after.cutoff_at
+    left join usage_windows
+        on
+            population.customer_id = usage_windows.customer_id
+            and population.cutoff_at = usage_windows.cutoff_at
+    left join payment_windows
+        on
+            population.customer_id = payment_windows.customer_id
+            and population.cutoff_at = payment_windows.cutoff_at
+    left join ticket_windows
+        on
+            population.customer_id = ticket_windows.customer_id
+            and population.cutoff_at = ticket_windows.cutoff_at
+    left join sentiment_windows
+        on
+            population.customer_id = sentiment_windows.customer_id
+            and population.cutoff_at = sentiment_windows.cutoff_at
+    left join engagement_windows
+        on
+            population.customer_id = engagement_windows.customer_id
+            and population.cutoff_at = engagement_windows.cutoff_at
+
+)
+
+select * from final

@@ -1,0 +1,71 @@
+"""One-off purchase CLV from the warehouse: BG/NBD + Gamma-Gamma on paid one-off invoices.
+
+Add-ons, top-ups and overage are bought when the customer wants, not on a contract, so their
+future is a non-contractual model's (Fader, Hardie & Lee 2005): weekly purchase periods up to
+the as-of instant; P(alive), expected purchases over the horizon, and expected spend =
+expected purchases x Gamma-Gamma expected average spend (in the reporting currency).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from subscriber_warehouse.clv.bgnbd import fit_bgnbd
+from subscriber_warehouse.clv.gammagamma import fit_gamma_gamma
+from subscriber_warehouse.clv.summary import summary_from_transactions
+
+HORIZON_WEEKS = 52
+
+ONE_OFF_PURCHASES = """
+select customer_id, first_paid_at as purchased_at, cast(total_reporting as double) as amount
+from marts.fct_invoices
+where is_one_off and status = 'paid' and first_paid_at is not null
+"""
+AS_OF = "select max(valid_from) from marts.fct_subscription_periods"
+
+
+def predict_purchases(purchases: pd.DataFrame, as_of, horizon_weeks: int = HORIZON_WEEKS):
+    """One row per customer with a one-off purchase; fitted parameters repeated on each row."""
+    summary = summary_from_transactions(
+        purchases, "customer_id", "purchased_at", as_of, "amount", freq="W"
+    )
+    x, t_x, age = summary["frequency"], summary["recency"], summary["T"]
+    bgnbd = fit_bgnbd(x, t_x, age)
+    spend = fit_gamma_gamma(x, summary["monetary_value"])
+    expected = bgnbd.expected_purchases(horizon_weeks, x, t_x, age)
+    average = spend.expected_average_spend(x, summary["monetary_value"])
+    return pd.DataFrame(
+        {
+            "customer_id": summary.index,
+            "repeat_purchase_weeks": x.astype(int).to_numpy(),
+            "recency_weeks": t_x.astype(int).to_numpy(),
+            "age_weeks": age.astype(int).to_numpy(),
+            "avg_repeat_purchase_value": summary["monetary_value"].round(2).to_numpy(),
+            "probability_alive": bgnbd.probability_alive(x, t_x, age),
+            "expected_purchases": expected,
+            "expected_average_spend": average,
+            "predicted_spend": (expected * average).round(2),
+            "horizon_weeks": horizon_weeks,
+            "r": bgnbd.r,
+            "alpha": bgnbd.alpha,
+            "a": bgnbd.a,
+            "b": bgnbd.b,
+            "p": spend.p,
+            "q": spend.q,
+            "gamma": spend.gamma,
+        }
+    )
+
+
+def write_purchase_predictions(con: duckdb.DuckDBPyConnection) -> int:
+    purchases = con.execute(ONE_OFF_PURCHASES).df()
+    as_of = con.execute(AS_OF).fetchall()[0][0]
+    predictions = predict_purchases(purchases, as_of)
+    con.register("_purchase_predictions", predictions)
+    con.execute(
+        "create or replace table marts.purchase_clv_predictions as "
+        "select * from _purchase_predictions"
+    )
+    con.unregister("_purchase_predictions")
+    return len(predictions)
