@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
+from flow import query
 from rows import VALID, land_minimal, row, write_csv
 
 from subscriber_warehouse.pipeline import PipelineFailed, run_pipeline
@@ -183,14 +183,6 @@ def copy_baseline(baseline: Baseline, root: Path) -> Case:
     shutil.copytree(baseline.published.parent, root / "warehouse")
     published = root / "warehouse" / WAREHOUSE_NAME
     return Case(landing, published, baseline.bytes)
-
-
-def query(path: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def failed_gate(report: dict, asset: str) -> dict:

@@ -109,49 +109,29 @@ first_paid as (
 
 ),
 
--- what each customer paid one horizon before the cutoff (the MRR trend)
-mrr_before as (
+-- customer MRR one horizon before each cutoff (the trend) and one after it (the label)
+{% for name, days in [('mrr_before', -horizon), ('mrr_after', horizon)] %}
+    {{ name }} as (
 
-    select
-        paying_periods.customer_id,
-        cutoffs.cutoff_at,
-        sum(paying_periods.mrr) as mrr
+        select
+            paying_periods.customer_id,
+            cutoffs.cutoff_at,
+            sum(paying_periods.mrr) as mrr
 
-    from paying_periods
-    inner join cutoffs
-        on
-            paying_periods.valid_from
-            <= {{ dbt.dateadd('day', -horizon, 'cutoffs.cutoff_at') }}
-            and (
-                paying_periods.valid_to is null
-                or paying_periods.valid_to
-                > {{ dbt.dateadd('day', -horizon, 'cutoffs.cutoff_at') }}
-            )
-    group by paying_periods.customer_id, cutoffs.cutoff_at
+        from paying_periods
+        inner join cutoffs
+            on
+                paying_periods.valid_from
+                <= {{ dbt.dateadd('day', days, 'cutoffs.cutoff_at') }}
+                and (
+                    paying_periods.valid_to is null
+                    or paying_periods.valid_to
+                    > {{ dbt.dateadd('day', days, 'cutoffs.cutoff_at') }}
+                )
+        group by paying_periods.customer_id, cutoffs.cutoff_at
 
-),
-
--- paying one horizon after the cutoff; known only when that instant is not after the as-of
-mrr_after as (
-
-    select
-        paying_periods.customer_id,
-        cutoffs.cutoff_at,
-        sum(paying_periods.mrr) as mrr
-
-    from paying_periods
-    inner join cutoffs
-        on
-            paying_periods.valid_from
-            <= {{ dbt.dateadd('day', horizon, 'cutoffs.cutoff_at') }}
-            and (
-                paying_periods.valid_to is null
-                or paying_periods.valid_to
-                > {{ dbt.dateadd('day', horizon, 'cutoffs.cutoff_at') }}
-            )
-    group by paying_periods.customer_id, cutoffs.cutoff_at
-
-),
+    ),
+{% endfor %}
 
 -- whole UTC days before the cutoff's day: the last 30, and the 90 before them (the baseline)
 usage_windows as (
@@ -301,34 +281,15 @@ final as (
 
     from population
     inner join first_paid on population.customer_id = first_paid.customer_id
-    left join mrr_before
-        on
-            population.customer_id = mrr_before.customer_id
-            and population.cutoff_at = mrr_before.cutoff_at
-    left join mrr_after
-        on
-            population.customer_id = mrr_after.customer_id
-            and population.cutoff_at = mrr_after.cutoff_at
-    left join usage_windows
-        on
-            population.customer_id = usage_windows.customer_id
-            and population.cutoff_at = usage_windows.cutoff_at
-    left join payment_windows
-        on
-            population.customer_id = payment_windows.customer_id
-            and population.cutoff_at = payment_windows.cutoff_at
-    left join ticket_windows
-        on
-            population.customer_id = ticket_windows.customer_id
-            and population.cutoff_at = ticket_windows.cutoff_at
-    left join sentiment_windows
-        on
-            population.customer_id = sentiment_windows.customer_id
-            and population.cutoff_at = sentiment_windows.cutoff_at
-    left join engagement_windows
-        on
-            population.customer_id = engagement_windows.customer_id
-            and population.cutoff_at = engagement_windows.cutoff_at
+    {% for window in [
+        'mrr_before', 'mrr_after', 'usage_windows', 'payment_windows', 'ticket_windows',
+        'sentiment_windows', 'engagement_windows',
+    ] %}
+        left join {{ window }}
+            on
+                population.customer_id = {{ window }}.customer_id
+                and population.cutoff_at = {{ window }}.cutoff_at
+    {% endfor %}
 
 )
 
