@@ -8,9 +8,15 @@ LANDING ?= data/landing
 WAREHOUSE ?= data/warehouse.duckdb
 CUSTOMERS ?= 10000
 
-.PHONY: setup run test lint lock dev clean
+.PHONY: setup browser run test lint lock dev clean
 
 setup: $(STAMP)
+
+# The report test drives Debian's chromium through playwright (playwright downloads no browser).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +37,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint browser
 	$(BIN)/pytest
 
 # Re-resolve the lock file after changing a pin in pyproject.toml.

@@ -12,6 +12,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration.freshness import MART_FRESHNESS
 from orchestration.project import dbt_project
 from orchestration.resources import Warehouse
 
@@ -30,6 +31,13 @@ class MetaTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]):
         return self._meta(dbt_resource_props).get("owners") or ["team:analytics-engineering"]
+
+    def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        # BI reads the marts: a stale one is a failure in the UI (orchestration/freshness.py)
+        if spec.key.path[0] == "marts":
+            return spec.replace_attributes(freshness_policy=MART_FRESHNESS)
+        return spec
 
 
 translator = MetaTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))

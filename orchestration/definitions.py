@@ -8,10 +8,14 @@ from orchestration.assets.exports import audience_exports
 from orchestration.assets.predictive import predictive_assets
 from orchestration.assets.publish import published_warehouse
 from orchestration.assets.raw import raw_assets
+from orchestration.assets.report import metrics_report
 from orchestration.checks import gates
 from orchestration.dbt import dbt_models
 from orchestration.project import dbt_resource
 from orchestration.resources import Warehouse, default_warehouse
+from orchestration.run_status import quality_report_sensors, run_failure_alert
+from orchestration.schedules import daily_pipeline_schedule
+from orchestration.sensors import landing_files_sensor
 
 # DuckDB allows one writer per file, and a subprocess per step costs seconds on small machines.
 pipeline_job = dg.define_asset_job(
@@ -21,9 +25,18 @@ pipeline_job = dg.define_asset_job(
 
 def build_definitions(warehouse: Warehouse | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*raw_assets, dbt_models, *predictive_assets, published_warehouse, audience_exports],
+        assets=[
+            *raw_assets,
+            dbt_models,
+            *predictive_assets,
+            published_warehouse,
+            audience_exports,
+            metrics_report,
+        ],
         asset_checks=gates,
         jobs=[pipeline_job],
+        schedules=[daily_pipeline_schedule],
+        sensors=[landing_files_sensor, run_failure_alert, *quality_report_sensors],
         resources={"warehouse": warehouse or default_warehouse(), "dbt": dbt_resource()},
         executor=dg.in_process_executor,
     )

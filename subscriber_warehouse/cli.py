@@ -78,9 +78,8 @@ def run(landing: Path, warehouse: Path) -> None:
     try:
         summary = run_pipeline(landing, warehouse, load_time=os.environ.get("SW_LOAD_TIME", ""))
     except PipelineFailed as failed:
-        click.echo(
-            f"pipeline FAILED ({len(failed.errors)} step(s)); nothing was published:", err=True
-        )
+        outcome = "the warehouse was published" if failed.published else "nothing was published"
+        click.echo(f"pipeline FAILED ({len(failed.errors)} step(s)); {outcome}:", err=True)
         for step, message in failed.errors:
             click.echo(f"  {step}: {message}", err=True)
         if failed.quality:
@@ -88,6 +87,31 @@ def run(landing: Path, warehouse: Path) -> None:
         click.echo(f"full log: {run_log(warehouse)}", err=True)
         sys.exit(1)
     click.echo(summary)
+
+
+@main.command()
+@click.option(
+    "--warehouse",
+    default=DEFAULT_WAREHOUSE,
+    show_default=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The published warehouse (opened read-only).",
+)
+@click.option(
+    "--out",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="HTML file to write [default: beside the warehouse, e.g. data/warehouse.report.html].",
+)
+def report(warehouse: Path, out: Path | None) -> None:
+    """Render the metrics report: one self-contained HTML page of charts, no server needed."""
+    from subscriber_warehouse.report import ReportError, write_report
+
+    try:
+        path = write_report(warehouse, out)
+    except ReportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {path}")
 
 
 @main.group()

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
 from subscriber_warehouse import quality_report
+from subscriber_warehouse.report.render import report_path
 
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+PUBLISH_STEP = "published__warehouse"
+
+
 class PipelineFailed(Exception):
-    def __init__(self, errors: list[tuple[str, str]], quality: str = ""):
+    def __init__(self, errors: list[tuple[str, str]], quality: str = "", published: bool = False):
         super().__init__("; ".join(f"{s}: {m}" for s, m in errors))
         self.errors = errors
         self.quality = quality
+        # a step after publishing (exports, report) can fail once BI already has the new file
+        self.published = published
 
 
 def run_pipeline(landing: Path, warehouse: Path, load_time: str = "") -> str:
@@ -46,8 +53,13 @@ def run_pipeline(landing: Path, warehouse: Path, load_time: str = "") -> str:
     report = quality_report.collect(result)
     quality_report.write(warehouse, report)
     if not result.success:
-        raise PipelineFailed(_failures(result), quality_report.headline(report))
-    return "\n".join([summarise(warehouse), quality_report.headline(report), f"full log: {log}"])
+        published = any(
+            e.event_type_value == "STEP_SUCCESS" and e.step_key == PUBLISH_STEP
+            for e in result.all_events
+        )
+        raise PipelineFailed(_failures(result), quality_report.headline(report), published)
+    outputs = f"report: {report_path(warehouse)}\nfull log: {log}"
+    return "\n".join([summarise(warehouse), quality_report.headline(report), outputs])
 
 
 def run_log(warehouse: Path) -> Path:
@@ -56,16 +68,24 @@ def run_log(warehouse: Path) -> Path:
 
 
 def _failures(result: dg.ExecuteInProcessResult) -> list[tuple[str, str]]:
+    return step_failures(result.all_events) or [("run", "the run failed before any step did")]
+
+
+def step_failures(events: Iterable[dg.DagsterEvent]) -> list[tuple[str, str]]:
+    """(step, why) of every failed step, unwrapped to the user's error: CLI output and alerts."""
     errors = []
-    for event in result.all_events:
+    for event in events:
         if event.event_type_value == "STEP_FAILURE":
             error = event.event_specific_data.error
-            while error.cause is not None and "dagster" in error.cls_name.lower():
+            # Dagster's wrappers, and the retry policy's "Exceeded max_retries", hide the cause
+            while error.cause is not None and (
+                "dagster" in error.cls_name.lower() or error.cls_name.startswith("RetryRequested")
+            ):
                 error = error.cause
             message = error.message.strip()
             prefix = f"{error.cls_name}: "
             errors.append((event.step_key, message.split(prefix, 1)[-1]))
-    return errors or [("run", "the run failed before any step did")]
+    return errors
 
 
 _HEADLINE = """

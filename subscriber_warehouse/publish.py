@@ -9,6 +9,7 @@ Raw tables (which hold e-mail addresses) are not published.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -106,8 +107,9 @@ def publish(work: Path, published: Path, run_id: str) -> tuple[dict[str, int], l
             ).fetchall()[0][0]
         con.execute(
             "create table pub.audit.publication as select ? as run_id, "
-            "cast(current_timestamp as timestamp) as published_at",
-            [run_id],
+            "cast(? as timestamp) as published_at",
+            # naive UTC like every timestamp in the warehouse, whatever the machine's zone
+            [run_id, datetime.now(UTC).replace(tzinfo=None)],
         )
         restated = _restatements(con, published)
         con.execute("checkpoint pub")

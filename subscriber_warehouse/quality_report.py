@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import dagster as dg
@@ -13,9 +14,38 @@ def _value(metadata: dict, key: str):
     return getattr(entry, "value", entry)
 
 
+PUBLISHED_KEY = dg.AssetKey(["published", "warehouse"])
+_REPORTED_EVENTS = {
+    dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+    dg.DagsterEventType.ASSET_MATERIALIZATION,
+}
+
+
 def collect(result: dg.ExecuteInProcessResult) -> dict:
+    """The report of a run the CLI executed in-process."""
+    return from_events(result.run_id, result.success, result.all_events)
+
+
+def collect_for_run(instance: dg.DagsterInstance, run_id: str, success: bool) -> dict:
+    """The report of a finished run read back from the instance: scheduled and sensor runs."""
+    entries = instance.all_logs(run_id, of_type=_REPORTED_EVENTS)
+    events = [entry.dagster_event for entry in entries if entry.dagster_event is not None]
+    return from_events(run_id, success, events)
+
+
+def from_events(run_id: str, success: bool, events: Iterable[dg.DagsterEvent]) -> dict:
+    """The report from a run's events, whether the run's result or the instance holds them."""
     checks = []
-    for evaluation in result.get_asset_check_evaluations():
+    restated = []
+    for event in events:
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            materialization = event.event_specific_data.materialization
+            if materialization.asset_key == PUBLISHED_KEY:
+                restated = _value(materialization.metadata, "restated_months")
+            continue
+        if event.event_type != dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            continue
+        evaluation = event.event_specific_data
         meta = evaluation.metadata
         checks.append(
             {
@@ -30,12 +60,10 @@ def collect(result: dg.ExecuteInProcessResult) -> dict:
             }
         )
     checks.sort(key=lambda c: (c["passed"], c["asset"], c["check"]))
-    published = result.asset_materializations_for_node("published__warehouse")
-    restated = _value(published[0].metadata, "restated_months") if published else []
     failed = [c for c in checks if not c["passed"]]
     return {
-        "run_id": result.run_id,
-        "success": result.success,
+        "run_id": run_id,
+        "success": success,
         "checks": len(checks),
         "failed_errors": sum(c["severity"] == "ERROR" for c in failed),
         "failed_warnings": sum(c["severity"] == "WARN" for c in failed),

@@ -9,6 +9,7 @@ from sklearn.metrics import roc_auc_score
 
 from subscriber_warehouse.churn.features import _share_change
 from subscriber_warehouse.churn.model import (
+    NotEnoughHistory,
     calibration_by_decile,
     precision_at_top,
     score,
@@ -115,3 +116,40 @@ def test_top_factors_name_what_raised_the_risk():
     failed = int(worst["failed_payments_last_90_days"])
     assert f"{failed} failed payments in the last 90 days" in factors
     assert 1 <= factors.count(";") + 1 <= 3
+
+
+def test_a_short_history_gives_empty_tables_and_a_reason(tmp_path):
+    import duckdb
+
+    from subscriber_warehouse.churn.warehouse import write_churn_risk
+
+    features = _synthetic_features(customers=30, cutoffs=1)  # one labelled cutoff, 30 rows
+    with pytest.raises(NotEnoughHistory, match="training set has 0 labelled"):
+        score(features)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create schema marts")
+    con.register("_f", features.drop(columns="true_logit"))
+    con.execute("create table marts.churn_features as select * from _f")
+    written = write_churn_risk(con)
+    assert written["churn_risk_scores"] == 0 and "too short" in written["skipped"]
+    types = {r[0]: r[1] for r in con.execute("describe marts.churn_model_evaluation").fetchall()}
+    assert types["test_cutoff_date"] == "DATE"
+    assert con.execute("describe marts.churn_risk_scores").fetchall()[0][:2] == (
+        "customer_id",
+        "VARCHAR",
+    )
+    con.close()
+
+
+def test_too_few_one_off_buyers_give_an_empty_table():
+    from subscriber_warehouse.clv.purchases import predict_purchases
+
+    purchases = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "purchased_at": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"]),
+            "amount": [10.0, 12.0, 5.0],
+        }
+    )
+    empty = predict_purchases(purchases, pd.Timestamp("2025-12-31"))
+    assert empty.empty and "probability_alive" in empty.columns

@@ -5,6 +5,7 @@ import time
 
 import dagster as dg
 
+from orchestration.freshness import MART_FRESHNESS
 from orchestration.resources import Warehouse
 from subscriber_warehouse.churn.warehouse import write_churn_risk
 from subscriber_warehouse.clv.contractual import write_predictions
@@ -24,6 +25,7 @@ _SPEC = {
     "group_name": "predictive",
     "kinds": {"duckdb", "python"},
     "owners": ["team:analytics-engineering"],
+    "freshness_policy": MART_FRESHNESS,
 }
 
 
@@ -104,6 +106,8 @@ def churn_risk(context: dg.AssetExecutionContext, warehouse: Warehouse):
             ).fetchall()
         )
     seconds = round(time.perf_counter() - started, 2)
+    if rows["skipped"]:
+        context.log.warning(f"no churn model: {rows['skipped']}")
     context.log.info(f"backtest AUC: {auc}")
     for name, key in CHURN_KEYS.items():
         yield dg.MaterializeResult(
@@ -112,6 +116,7 @@ def churn_risk(context: dg.AssetExecutionContext, warehouse: Warehouse):
                 "dagster/row_count": rows[name],
                 "fit_seconds": seconds,
                 "backtest_auc": dg.MetadataValue.json(auc),
+                "skipped": rows["skipped"],
             },
         )
 

@@ -2,9 +2,14 @@
 
 import dagster as dg
 
+from orchestration.freshness import RAW_FRESHNESS
 from orchestration.resources import Warehouse
 from subscriber_warehouse.contract import TABLES, Table
-from subscriber_warehouse.load import TableResult, load_table
+from subscriber_warehouse.load import LoadError, TableResult, load_table
+
+# A lock held by another DuckDB process or a landing share briefly unavailable passes; a few
+# seconds apart, two more attempts ride it out. Contract errors (LoadError) are not retried.
+TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=5)
 
 
 def load_metadata(result: TableResult) -> dict:
@@ -34,10 +39,16 @@ def _raw_asset(table: Table) -> dg.AssetsDefinition:
         owners=["team:data-platform"],
         description=f"Raw `{table.name}` as landed, typed per the raw contract; {table.grain}. "
         "Rows breaking a contract rule are in raw.rejected_rows.",
+        retry_policy=TRANSIENT_RETRY,
+        freshness_policy=RAW_FRESHNESS,
     )
     def _load(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-        with warehouse.connection() as con:
-            result = load_table(con, warehouse.landing, table.name, warehouse.now())
+        try:
+            with warehouse.connection() as con:
+                result = load_table(con, warehouse.landing, table.name, warehouse.now())
+        except LoadError as e:
+            # a broken landing file stays broken: fail now, naming it, instead of retrying
+            raise dg.Failure(description=str(e), allow_retries=False) from None
         if result.rows_rejected:
             context.log.warning(
                 f"{table.name}: {result.rows_rejected} of {result.rows_read} rows quarantined "

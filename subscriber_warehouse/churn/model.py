@@ -20,6 +20,15 @@ from sklearn.preprocessing import StandardScaler
 from subscriber_warehouse.churn.features import describe, model_inputs
 
 BASELINE_INPUTS = ["log_tenure_days"]
+# fewer labelled subscribers (or churners) than this in a training or test set: no honest model
+MIN_LABELLED = 100
+MIN_CHURNED = 10
+
+
+class NotEnoughHistory(ValueError):
+    """The warehouse does not yet hold the labelled cutoffs the backtest and the model need."""
+
+
 TOP_FACTORS = 3
 # tiers by rank, so campaign sizes stay stable from run to run: top 10% high, next 20% medium
 TIER_SHARES = (("high", 0.10), ("medium", 0.30))
@@ -65,11 +74,23 @@ def calibration_by_decile(probability: np.ndarray, labels: np.ndarray) -> pd.Dat
     )
 
 
+def _require_history(rows: pd.DataFrame, role: str) -> None:
+    churned = int(rows["is_churned_within_horizon"].sum()) if len(rows) else 0
+    if len(rows) < MIN_LABELLED or churned < MIN_CHURNED or churned == len(rows):
+        raise NotEnoughHistory(
+            f"{role} set has {len(rows)} labelled subscribers, {churned} churned (needs "
+            f"{MIN_LABELLED} and {MIN_CHURNED} churned, and some who stayed): the history is too "
+            "short for a time-honest churn model"
+        )
+
+
 def evaluate(name: str, columns: list[str], features: pd.DataFrame) -> Evaluation:
     labelled = features[features["is_churned_within_horizon"].notna()]
     test_k = labelled["cutoffs_before_as_of"].min()
     train = labelled[labelled["cutoffs_before_as_of"] > test_k]
     test = labelled[labelled["cutoffs_before_as_of"] == test_k]
+    _require_history(train, "training")
+    _require_history(test, "backtest")
     model = fit(model_inputs(train)[columns], train["is_churned_within_horizon"])
     probability = model.predict_proba(model_inputs(test)[columns])[:, 1]
     y = test["is_churned_within_horizon"].astype(int).to_numpy()

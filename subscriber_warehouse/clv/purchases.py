@@ -16,6 +16,22 @@ from subscriber_warehouse.clv.gammagamma import fit_gamma_gamma
 from subscriber_warehouse.clv.summary import summary_from_transactions
 
 HORIZON_WEEKS = 52
+# fewer one-off buyers (or repeat buyers) than this: too few to fit, the table is left empty
+MIN_CUSTOMERS = 50
+MIN_REPEAT_CUSTOMERS = 10
+COLUMNS = {
+    "customer_id": "str",
+    "repeat_purchase_weeks": "int64",
+    "recency_weeks": "int64",
+    "age_weeks": "int64",
+    "avg_repeat_purchase_value": "float64",
+    "probability_alive": "float64",
+    "expected_purchases": "float64",
+    "expected_average_spend": "float64",
+    "predicted_spend": "float64",
+    "horizon_weeks": "int64",
+    **dict.fromkeys(["r", "alpha", "a", "b", "p", "q", "gamma"], "float64"),
+}
 
 ONE_OFF_PURCHASES = """
 select customer_id, first_paid_at as purchased_at, cast(total_reporting as double) as amount
@@ -26,11 +42,14 @@ AS_OF = "select max(valid_from) from marts.fct_subscription_periods"
 
 
 def predict_purchases(purchases: pd.DataFrame, as_of, horizon_weeks: int = HORIZON_WEEKS):
-    """One row per customer with a one-off purchase; fitted parameters repeated on each row."""
+    """One row per customer with a one-off purchase; fitted parameters repeated on each row.
+    Empty when there are too few buyers to fit the models."""
     summary = summary_from_transactions(
         purchases, "customer_id", "purchased_at", as_of, "amount", freq="W"
     )
     x, t_x, age = summary["frequency"], summary["recency"], summary["T"]
+    if len(summary) < MIN_CUSTOMERS or int((x > 0).sum()) < MIN_REPEAT_CUSTOMERS:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in COLUMNS.items()})
     bgnbd = fit_bgnbd(x, t_x, age)
     spend = fit_gamma_gamma(x, summary["monetary_value"])
     expected = bgnbd.expected_purchases(horizon_weeks, x, t_x, age)
@@ -61,7 +80,10 @@ def predict_purchases(purchases: pd.DataFrame, as_of, horizon_weeks: int = HORIZ
 def write_purchase_predictions(con: duckdb.DuckDBPyConnection) -> int:
     purchases = con.execute(ONE_OFF_PURCHASES).df()
     as_of = con.execute(AS_OF).fetchall()[0][0]
-    predictions = predict_purchases(purchases, as_of)
+    if purchases.empty or as_of is None:
+        predictions = pd.DataFrame({c: pd.Series(dtype=t) for c, t in COLUMNS.items()})
+    else:
+        predictions = predict_purchases(purchases, as_of)
     con.register("_purchase_predictions", predictions)
     con.execute(
         "create or replace table marts.purchase_clv_predictions as "

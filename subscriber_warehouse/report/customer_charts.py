@@ -1,0 +1,113 @@
+"""Charts of customers over their lifetime: cohort retention, CLV and projected survival."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from subscriber_warehouse.report.style import PERCENT, SERIES_COLOURS, base_layout
+
+CLV_BINS = 40
+# a Kaplan–Meier step over a handful of subscriptions swings to 0% on one churn: not drawn
+MIN_AT_RISK = 20
+
+
+def cohort_heatmap(cohorts: pd.DataFrame, column: str) -> go.Figure:
+    """Cohorts as rows (oldest on top), months since start as columns, the rate as colour."""
+    grid = cohorts.pivot(index="cohort_month", columns="months_since_start", values=column)
+    sizes = cohorts.groupby("cohort_month")["cohort_customers"].first().reindex(grid.index)
+    rows = [f"{month:%Y-%m} ({size:,})" for month, size in zip(grid.index, sizes, strict=True)]
+    top = float(np.nanmax(grid.to_numpy())) if grid.size else 1.0
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy(),
+            x=list(grid.columns),
+            y=rows,
+            zmin=0,
+            zmax=max(1.0, top),
+            colorscale="Blues",
+            texttemplate="%{z:.0%}",
+            textfont={"size": 9},
+            colorbar={"tickformat": ".0%", "thickness": 12},
+            hovertemplate="cohort %{y}<br>month %{x}: %{z:.1%}<extra></extra>",
+            xgap=1,
+            ygap=1,
+        )
+    )
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(title="months since first payment", dtick=1)
+    return base_layout(fig, height=max(320, 90 + 22 * len(rows)))
+
+
+def clv_distribution(formula: pd.Series, predicted: pd.Series | None) -> go.Figure:
+    """Step histograms on shared log-spaced bins: CLV spans cents to six figures.
+
+    Counted here, not by plotly.js, so the page carries ~40 counts, not one value per customer.
+    """
+    series = [("Formula CLV (MRR × expected lifetime)", formula, SERIES_COLOURS[0])]
+    if predicted is not None:
+        series.append(("Predicted residual value (sBG)", predicted, SERIES_COLOURS[2]))
+    arrays = [(name, s.dropna().to_numpy(dtype=float), colour) for name, s, colour in series]
+    edges = log_bins(np.concatenate([a for _, a, _ in arrays]))
+    fig = go.Figure()
+    for name, values, colour in arrays:
+        counts, _ = np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)
+        fig.add_scatter(
+            x=edges,
+            y=[*counts, counts[-1] if counts.size else 0],
+            name=name,
+            mode="lines",
+            line={"color": colour, "shape": "hv", "width": 1.5},
+            fill="tozeroy",
+            hovertemplate="from %{x:,.0f}: %{y:,} customers",
+        )
+    fig.update_layout(hovermode="x unified")
+    fig.update_xaxes(type="log", title="value per paying customer (log scale)")
+    fig.update_yaxes(title="customers")
+    return base_layout(fig)
+
+
+def log_bins(values: np.ndarray, bins: int = CLV_BINS) -> np.ndarray:
+    """Edges from the power of ten below the 1st percentile to the largest value.
+
+    A log axis starting at the very smallest value would spend much of its width on a handful
+    of customers; those below the first edge are counted in the first bin instead.
+    """
+    positive = values[values > 0]
+    if positive.size == 0:
+        return np.array([1.0, 10.0])
+    low = 10 ** np.floor(np.log10(np.quantile(positive, 0.01)))
+    high = max(float(positive.max()), low * 10)
+    return np.geomspace(low, high, bins + 1)
+
+
+def retention_projection(projection: pd.DataFrame) -> go.Figure:
+    """Per billing-interval model: Kaplan–Meier observed survival (dots) vs fitted sBG (dashes)."""
+    fig = go.Figure()
+    segments = sorted(projection["model_segment"].unique())
+    for segment, colour in zip(segments, SERIES_COLOURS * 3, strict=False):
+        rows = projection[projection["model_segment"] == segment]
+        observed = rows[rows["subscriptions_at_risk"] >= MIN_AT_RISK]
+        fig.add_scatter(
+            x=observed["period"],
+            y=observed["observed_survival"],
+            customdata=observed["subscriptions_at_risk"],
+            name=f"{segment} observed",
+            legendgroup=segment,
+            mode="markers",
+            marker={"color": colour, "size": 6},
+            hovertemplate=f"period %{{x}}: %{{y:{PERCENT}}} (%{{customdata:,}} at risk)",
+        )
+        fig.add_scatter(
+            x=rows["period"],
+            y=rows["projected_survival"],
+            name=f"{segment} projected",
+            legendgroup=segment,
+            mode="lines",
+            line={"color": colour, "dash": "dash"},
+            hovertemplate=f"period %{{x}}: %{{y:{PERCENT}}}",
+        )
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
+    fig.update_xaxes(title="billing periods since first payment")
+    return base_layout(fig, height=420)

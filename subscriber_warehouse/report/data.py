@@ -1,0 +1,164 @@
+"""Reading the published warehouse's marts into the DataFrames the report draws."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+
+class ReportError(Exception):
+    """The warehouse cannot be reported on (missing file, table or months)."""
+
+
+# marts built by the churn-risk work; the report shows their sections only when they exist
+AUDIENCES = (
+    "audience_at_risk_high_value",
+    "audience_win_back",
+    "audience_dunning",
+    "audience_trial_not_converted",
+    "audience_upsell",
+    "audience_re_engage",
+)
+
+_QUERIES = {
+    "metrics": "select * from marts.subscription_metrics_monthly order by month_start",
+    "cohorts": """
+        select cohort_month, months_since_start, cohort_customers, logo_retention,
+            revenue_retention
+        from marts.cohort_retention_monthly
+        order by cohort_month, months_since_start
+    """,
+    "churn_reasons": """
+        select month_start, churn_type, churn_reason, churned_customers,
+            cast(churned_mrr as double) as churned_mrr
+        from marts.churn_reasons_monthly
+        order by month_start, churn_type, churn_reason
+    """,
+    "trials": "select * from marts.trial_conversion_monthly order by trial_month",
+    "clv_formula": """
+        select customer_id, cast(formula_clv as double) as value
+        from marts.customer_lifetime_value
+        where is_paying
+    """,
+    "clv_predicted": """
+        select customer_id, sum(predicted_residual_value) as value
+        from marts.clv_predictions
+        group by customer_id
+    """,
+    "retention_projection": """
+        select model_segment, period, subscriptions_at_risk, observed_survival,
+            projected_survival
+        from marts.retention_projection
+        order by model_segment, period
+    """,
+    # CAC exists only where a campaign carried spend: channel totals over those campaigns
+    "acquisition": """
+        select acquisition_channel,
+            sum(customers_acquired) as customers_acquired,
+            sum(paying_customers) as paying_customers,
+            sum(cast(spend as double)) as spend,
+            sum(cast(spend as double)) / nullif(sum(paying_customers), 0) as cac,
+            sum(formula_ltv * paying_customers) / nullif(sum(cast(spend as double)), 0)
+                as ltv_to_cac,
+            sum(avg_historical_net_revenue * paying_customers)
+                / nullif(sum(cast(spend as double)), 0) as historical_ltv_to_cac
+        from marts.acquisition_performance
+        where spend > 0
+        group by acquisition_channel
+        order by acquisition_channel
+    """,
+    "risk_tiers": """
+        select risk_tier, count(*) as customers, avg(churn_probability) as avg_probability
+        from marts.churn_risk_scores
+        group by risk_tier
+    """,
+    "risk_probabilities": "select churn_probability from marts.churn_risk_scores",
+    "segments": """
+        select value_tier, risk_tier, count(*) as customers
+        from marts.customer_segments
+        group by value_tier, risk_tier
+    """,
+}
+
+_REQUIRED = {
+    "metrics": "subscription_metrics_monthly",
+    "cohorts": "cohort_retention_monthly",
+    "churn_reasons": "churn_reasons_monthly",
+    "trials": "trial_conversion_monthly",
+    "clv_formula": "customer_lifetime_value",
+    "acquisition": "acquisition_performance",
+}
+_OPTIONAL = {
+    "clv_predicted": ("clv_predictions",),
+    "retention_projection": ("retention_projection",),
+    "risk_tiers": ("churn_risk_scores",),
+    "risk_probabilities": ("churn_risk_scores",),
+    "segments": ("customer_segments",),
+}
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report shows; a frame is None when its mart is not in the warehouse."""
+
+    frames: dict[str, pd.DataFrame | None]
+    audiences: pd.DataFrame | None  # audience, preferred_channel, customers
+    published_at: str  # from audit.publication, so the page never shows the machine's clock
+
+    def __getitem__(self, name: str) -> pd.DataFrame | None:
+        return self.frames[name]
+
+
+def load(warehouse: Path) -> ReportData:
+    if not Path(warehouse).is_file():
+        raise ReportError(f"no warehouse at {warehouse}")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        return _read(con)
+    finally:
+        con.close()
+
+
+def _read(con: duckdb.DuckDBPyConnection) -> ReportData:
+    tables = {
+        row[0]
+        for row in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+        ).fetchall()
+    }
+    absent = [t for t in _REQUIRED.values() if t not in tables]
+    if absent:
+        raise ReportError(f"not a published warehouse: no marts.{', marts.'.join(absent)}")
+    frames: dict[str, pd.DataFrame | None] = {}
+    for name, sql in _QUERIES.items():
+        usable = all(t in tables for t in _OPTIONAL.get(name, ()))
+        frames[name] = con.execute(sql).df() if usable else None
+    if frames["metrics"].empty:
+        raise ReportError("marts.subscription_metrics_monthly has no months to report")
+    present = [a for a in AUDIENCES if a in tables]
+    return ReportData(
+        frames=frames,
+        audiences=_audiences(con, present) if present else None,
+        published_at=_published_at(con),
+    )
+
+
+def _audiences(con: duckdb.DuckDBPyConnection, names: list[str]) -> pd.DataFrame:
+    sql = " union all ".join(
+        f"select '{name}' as audience, coalesce(preferred_channel, 'none') as preferred_channel, "
+        f"count(*) as customers from marts.{name} group by all"
+        for name in names
+    )
+    return con.execute(f"select * from ({sql}) order by audience, preferred_channel").df()
+
+
+def _published_at(con: duckdb.DuckDBPyConnection) -> str:
+    try:
+        row = con.execute("select max(published_at) from audit.publication").fetchone()
+    except duckdb.CatalogException:
+        return ""
+    return "" if row[0] is None else f"{row[0]:%Y-%m-%d %H:%M} UTC"

@@ -1,0 +1,39 @@
+"""The look shared by every chart: one palette, one layout, one place to change them."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+MOVEMENT_COLOURS = {
+    "new": "#2e7d32",
+    "expansion": "#66bb6a",
+    "reactivation": "#26a69a",
+    "contraction": "#ffa726",
+    "churned": "#e53935",
+}
+TIER_COLOURS = {"high": "#e53935", "medium": "#ffa726", "low": "#66bb6a"}
+SERIES_COLOURS = ("#1e88e5", "#e53935", "#8e24aa", "#fb8c00", "#00897b", "#6d4c41", "#546e7a")
+NEUTRAL = "#90a4ae"
+
+# d3 formats, rendered by plotly.js with its built-in en-US locale on every machine
+MONEY = ",.0f"
+PERCENT = ".1%"
+
+
+def base_layout(fig: go.Figure, height: int = 380) -> go.Figure:
+    """Titles are the page's headings, so a legend of any length never runs into one."""
+    fig.update_layout(
+        template="plotly_white",
+        height=height,
+        margin={"l": 56, "r": 16, "t": 16, "b": 40},
+        font={"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "title": None},
+        hoverlabel={"namelength": -1},
+    )
+    return fig
+
+
+def monthly_axis(fig: go.Figure) -> go.Figure:
+    """Month-start dates shown as months; hover shows the month, not a midnight timestamp."""
+    fig.update_xaxes(tickformat="%b %Y", hoverformat="%b %Y", dtick="M3")
+    return fig

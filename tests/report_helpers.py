@@ -1,0 +1,253 @@
+"""For the report tests: a small hand-made warehouse, and opening a page in headless Chromium."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+# three months whose bridges close: start + new + expansion + reactivation − contraction − churned
+METRICS = pd.DataFrame(
+    {
+        "month_start": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"]),
+        "customers_start": [0, 10, 11],
+        "customers_end": [10, 11, 13],
+        "mrr_start": [0.0, 1000.0, 1100.0],
+        "new_mrr": [1000.0, 200.0, 300.0],
+        "expansion_mrr": [0.0, 100.0, 50.0],
+        "reactivation_mrr": [0.0, 0.0, 20.0],
+        "contraction_mrr": [0.0, 50.0, 30.0],
+        "churned_mrr": [0.0, 150.0, 110.0],
+        "mrr_end": [1000.0, 1100.0, 1330.0],
+        "voluntary_churned_mrr": [0.0, 100.0, 110.0],
+        "involuntary_churned_mrr": [0.0, 50.0, 0.0],
+        "arr_end": [12000.0, 13200.0, 15960.0],
+        "logo_churn_rate": [None, 0.1, 2 / 11],
+        "gross_mrr_churn_rate": [None, 0.2, 140 / 1100],
+        "net_mrr_churn_rate": [None, 0.1, 70 / 1100],
+        "net_revenue_retention": [None, 0.9, 1010 / 1100],
+        "arpa": [100.0, 100.0, 1330 / 13],
+        "formula_ltv": [1200.0, 1000.0, 1100.0],
+    }
+)
+COHORTS = pd.DataFrame(
+    {
+        "cohort_month": pd.to_datetime(["2025-01-01"] * 3 + ["2025-02-01"] * 2 + ["2025-03-01"]),
+        "months_since_start": [0, 1, 2, 0, 1, 0],
+        "cohort_customers": [10, 10, 10, 2, 2, 3],
+        "logo_retention": [1.0, 0.9, 0.8, 1.0, 0.5, 1.0],
+        "revenue_retention": [1.0, 0.95, 1.05, 1.0, 0.6, 1.0],
+    }
+)
+CHURN_REASONS = pd.DataFrame(
+    {
+        "month_start": pd.to_datetime(["2025-02-01", "2025-03-01", "2025-03-01"]),
+        "churn_type": ["involuntary", "voluntary", "voluntary"],
+        "churn_reason": ["payment_failed", "too_expensive", "not_using"],
+        "churned_customers": [1, 1, 1],
+        "churned_mrr": [50.0, 60.0, 50.0],
+    }
+)
+TRIALS = pd.DataFrame(
+    {
+        "trial_month": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"]),
+        "trials_started": [20, 25, 30],
+        "trials_converted": [10, 10, 6],
+        "trial_conversion_rate": [0.5, 0.4, 0.2],
+    }
+)
+CLV = pd.DataFrame(
+    {
+        "customer_id": [f"c{i}" for i in range(6)],
+        "formula_clv": [150.0, 900.0, 2500.0, 2500.0, 40000.0, 0.0],
+        "is_paying": [True, True, True, True, True, False],
+    }
+)
+CLV_PREDICTIONS = pd.DataFrame(
+    {"customer_id": ["c0", "c1", "c1", "c2"], "predicted_residual_value": [100.0, 400, 500, 3000]}
+)
+PROJECTION = pd.DataFrame(
+    {
+        "model_segment": ["month-1"] * 3,
+        "period": [0, 1, 2],
+        "subscriptions_at_risk": [100, 80, 5],
+        "observed_survival": [1.0, 0.8, 0.0],
+        "projected_survival": [1.0, 0.78, 0.62],
+    }
+)
+# paid_search: two campaigns, 1,500 spent on 15 paying customers; organic has no spend
+ACQUISITION = pd.DataFrame(
+    {
+        "acquisition_channel": ["paid_search", "paid_search", "organic"],
+        "acquisition_campaign_id": ["cmp_1", "cmp_2", "none"],
+        "customers_acquired": [20, 8, 40],
+        "paying_customers": [10, 5, 30],
+        "spend": [1000.0, 500.0, 0.0],
+        "avg_historical_net_revenue": [300.0, 120.0, 200.0],
+        "formula_ltv": [1100.0, 1100.0, 1100.0],
+    }
+)
+RISK_SCORES = pd.DataFrame(
+    {
+        "customer_id": ["c0", "c1", "c2", "c3", "c4"],
+        "scored_at": pd.to_datetime(["2025-03-31"] * 5),
+        "churn_probability": [0.9, 0.7, 0.4, 0.1, 0.05],
+        "risk_tier": ["high", "high", "medium", "low", "low"],
+        "top_factors": ["failed_payments", "low_usage", "tickets", "", ""],
+    }
+)
+SEGMENTS = pd.DataFrame(
+    {
+        "customer_id": ["c0", "c1", "c2", "c3", "c4"],
+        "value_tier": ["high", "low", "medium", "high", "low"],
+        "risk_tier": ["high", "high", "medium", "low", "low"],
+        "segment": ["save", "let_go", "watch", "grow", "nurture"],
+    }
+)
+AUDIENCES = {
+    "audience_at_risk_high_value": ["email"],
+    "audience_win_back": ["email", "sms", "none"],
+    "audience_dunning": ["email", "email"],
+    "audience_trial_not_converted": ["sms"],
+    "audience_upsell": ["email", "none"],
+    "audience_re_engage": ["email", "email", "sms"],
+}
+
+
+def make_small_warehouse(path: Path, with_risk: bool = True) -> Path:
+    """A published-warehouse-shaped file holding only the columns the report reads."""
+    tables = {
+        "subscription_metrics_monthly": METRICS,
+        "cohort_retention_monthly": COHORTS,
+        "churn_reasons_monthly": CHURN_REASONS,
+        "trial_conversion_monthly": TRIALS,
+        "customer_lifetime_value": CLV,
+        "clv_predictions": CLV_PREDICTIONS,
+        "retention_projection": PROJECTION,
+        "acquisition_performance": ACQUISITION,
+    }
+    if with_risk:
+        tables["churn_risk_scores"] = RISK_SCORES
+        tables["customer_segments"] = SEGMENTS
+        for name, channels in AUDIENCES.items():
+            tables[name] = pd.DataFrame(
+                {
+                    "customer_id": [f"c{i}" for i in range(len(channels))],
+                    "email_hash": [f"h{i}" for i in range(len(channels))],
+                    "reason": ["test"] * len(channels),
+                    "preferred_channel": channels,
+                }
+            )
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema marts; create schema audit")
+        for name, frame in tables.items():
+            con.register("frame", frame)
+            con.execute(f"create table marts.{name} as select * from frame")
+            con.unregister("frame")
+        con.execute(
+            "create table audit.publication as "
+            "select 'run-1' as run_id, timestamp '2025-03-31 23:10:00' as published_at"
+        )
+    finally:
+        con.close()
+    return path
+
+
+@dataclass(frozen=True)
+class OpenedPage:
+    errors: list[str]  # console errors and uncaught exceptions
+    requests: list[str]  # every URL the page asked for other than itself
+    charts: list[dict]  # per plotly div: id, drawn (has .main-svg), traces, widths
+    tiles: dict[str, dict[str, str]]  # data-metric -> {value, change}
+    bridge_text: list[str]  # the waterfall's bar labels
+    movement_months: int  # x values of the MRR movements chart
+    heatmap_rows: dict[str, int]  # cohort heatmap id -> number of rows
+    risk_tier_counts: list[int]  # bars of the risk-tier chart (empty when not drawn)
+    audience_sizes: dict[str, int]  # audience label -> customers over every channel
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.fail("Debian's chromium is not installed: `make setup` installs it")
+    return path
+
+
+def open_in_chromium(html: Path, screenshot: Path) -> OpenedPage:
+    """Load the page from disk with the network cut off, wait for every chart, screenshot it."""
+    from playwright.sync_api import sync_playwright
+
+    errors, requests = [], []
+    page_url = html.resolve().as_uri()
+
+    def only_the_page(route):
+        if route.request.url != page_url:
+            requests.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path())
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.route("**/*", only_the_page)
+            page.goto(page_url, wait_until="load")
+            page.wait_for_function(_ALL_DRAWN, timeout=60_000)
+            page.screenshot(path=str(screenshot), full_page=True)
+            facts = page.evaluate(_FACTS)
+        finally:
+            browser.close()
+    return OpenedPage(errors=errors, requests=requests, **facts)
+
+
+_ALL_DRAWN = """() => {
+  const divs = [...document.querySelectorAll('.plotly-graph-div')];
+  return divs.length > 0 && divs.every(d => d.querySelector('.main-svg'));
+}"""
+
+_FACTS = """() => {
+  const audienceSizes = div => {
+    const sizes = {};
+    for (const trace of div?._fullData || []) {
+      Array.from(trace.y).forEach((label, i) => {
+        sizes[label] = (sizes[label] || 0) + Number(trace.x[i]);
+      });
+    }
+    return sizes;
+  };
+  const charts = [...document.querySelectorAll('.plotly-graph-div')].map(d => ({
+    id: d.id,
+    drawn: d.querySelector('.main-svg') !== null,
+    traces: (d._fullData || []).length,
+    width: d.querySelector('.main-svg')?.getBoundingClientRect().width || 0,
+    box: d.closest('figure').getBoundingClientRect().width,
+  }));
+  const tiles = {};
+  for (const t of document.querySelectorAll('.tile')) {
+    tiles[t.dataset.metric] = {
+      value: t.querySelector('.value').textContent,
+      change: t.querySelector('.change').textContent,
+    };
+  }
+  const bridge = document.getElementById('chart-mrr-bridge');
+  const movements = document.getElementById('chart-mrr-movements');
+  const rows = id => (document.getElementById(id)?.data[0].y || []).length;
+  return {
+    charts,
+    tiles,
+    bridge_text: bridge ? bridge.data[0].text : [],
+    movement_months: movements ? movements.data[0].x.length : 0,
+    heatmap_rows: {'cohort-logo': rows('chart-cohort-logo'),
+                   'cohort-revenue': rows('chart-cohort-revenue')},
+    risk_tier_counts: Array.from(document.getElementById('chart-risk-tiers')?._fullData[0].y || []),
+    audience_sizes: audienceSizes(document.getElementById('chart-audiences')),
+  };
+}"""

@@ -1,0 +1,468 @@
+"""The semantic layer: `mf query` on a published warehouse equals plain SQL on its marts.
+
+MetricFlow reads `<project>/target/semantic_manifest.json` (from `dbt parse`) and connects through
+the dbt profile. The tests parse into a project directory of their own (symlinks to this
+repository's dbt project), so they never race another run's `target/`, and query the published
+file through the profile's `read_only` target, which never writes to or locks it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from flow import query
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+RATE_TOLERANCE = 1e-9
+
+# the metric contract's metrics the semantic layer must define (docs/metrics.md)
+CONTRACT_METRICS = {
+    "mrr",
+    "arr",
+    "new_mrr",
+    "expansion_mrr",
+    "contraction_mrr",
+    "churned_mrr",
+    "reactivation_mrr",
+    "active_customers",
+    "logo_churn_rate",
+    "gross_mrr_churn_rate",
+    "net_mrr_churn_rate",
+    "net_revenue_retention",
+    "gross_revenue_retention",
+    "arpa",
+    "quick_ratio",
+    "trial_conversion_rate",
+    "historical_clv",
+    "segment_mrr",
+    "segment_logo_churn_rate",
+    "predicted_clv",
+    "audience_size",
+}
+
+
+def _project(tmp: Path) -> Path:
+    """A dbt project directory of symlinks to this one's, with its own target/ and logs/."""
+    project = tmp / "project"
+    project.mkdir()
+    for name in ("dbt_project.yml", "profiles.yml", "dbt_project", "seeds"):
+        (project / name).symlink_to(ROOT / name)
+    return project
+
+
+def _parse(project: Path, env: dict[str, str]) -> dict:
+    done = subprocess.run(
+        [str(BIN / "dbt"), "parse", "--project-dir", str(project), "--profiles-dir", str(project)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=project,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads((project / "target" / "semantic_manifest.json").read_text())
+
+
+def test_dbt_parse_writes_a_semantic_manifest_with_the_contract_metrics(tmp_path):
+    env = {**os.environ, "SW_WAREHOUSE": str(tmp_path / "unused.duckdb")}
+    manifest = _parse(_project(tmp_path), env)
+    metrics = {m["name"] for m in manifest["metrics"]}
+    assert metrics >= CONTRACT_METRICS, CONTRACT_METRICS - metrics
+    spines = manifest["project_configuration"]["time_spines"]
+    assert [s["primary_column"]["name"] for s in spines] == ["date_day"]
+    models = {m["name"]: m for m in manifest["semantic_models"]}
+    assert set(models) >= {"customer_mrr", "subscribers", "segment_mrr", "trials"}
+    subscriber_dims = {d["name"] for d in models["subscribers"]["dimensions"]}
+    assert subscriber_dims >= {"country", "acquisition_channel"}
+    segment_dims = {d["name"] for d in models["customer_segments"]["dimensions"]}
+    assert "risk_tier" in segment_dims
+
+
+@pytest.fixture(scope="module")
+def mf(warehouse, tmp_path_factory):
+    """Run `mf query ... --csv` on the published warehouse; returns the rows as dicts."""
+    tmp = tmp_path_factory.mktemp("semantic")
+    project = _project(tmp)
+    env = {
+        **os.environ,
+        "SW_WAREHOUSE": str(warehouse),
+        "SW_DBT_TARGET": "read_only",
+        "DBT_PROJECT_DIR": str(project),
+        "DBT_PROFILES_DIR": str(project),
+    }
+    _parse(project, env)
+    results: dict[tuple[str, ...], list[dict[str, str]]] = {}
+
+    def run(*args: str) -> list[dict[str, str]]:
+        if args in results:  # each mf call takes seconds: tests sharing a query share its run
+            return results[args]
+        out = tmp / f"query-{len(results)}.csv"
+        done = subprocess.run(
+            [str(BIN / "mf"), "query", *args, "--csv", str(out)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=project,
+            timeout=300,
+        )
+        assert done.returncode == 0 and out.exists(), done.stdout[-3000:] + done.stderr[-3000:]
+        with out.open(newline="") as f:
+            results[args] = list(csv.DictReader(f))
+        return results[args]
+
+    return run
+
+
+def _month(row: dict[str, str], column: str = "metric_time__month") -> str:
+    return row[column][:10]
+
+
+def _money(value: str) -> Decimal:
+    return Decimal(value or "0")
+
+
+def _rate(value: str) -> float | None:
+    return float(value) if value else None
+
+
+def _same_rate(got: float | None, want: float | None) -> bool:
+    if got is None or want is None:
+        return got is None and want is None
+    return abs(got - want) <= RATE_TOLERANCE
+
+
+MONTHLY_MONEY = {
+    "mrr": "mrr_end",
+    "mrr_start": "mrr_start",
+    "arr": "arr_end",
+    "new_mrr": "new_mrr",
+    "expansion_mrr": "expansion_mrr",
+    "contraction_mrr": "contraction_mrr",
+    "churned_mrr": "churned_mrr",
+    "reactivation_mrr": "reactivation_mrr",
+    "active_customers": "customers_end",
+    "customers_start": "customers_start",
+    "churned_customers": "churned_customers",
+}
+MONTHLY_RATES = {
+    "logo_churn_rate": "logo_churn_rate",
+    "logo_churn_rate_incl_new": "logo_churn_rate_incl_new",
+    "gross_mrr_churn_rate": "gross_mrr_churn_rate",
+    "net_mrr_churn_rate": "net_mrr_churn_rate",
+    "net_revenue_retention": "net_revenue_retention",
+    "gross_revenue_retention": "gross_revenue_retention",
+    "arpa": "arpa",
+    "quick_ratio": "quick_ratio",
+    "subscription_churn_rate": "subscription_churn_rate",
+}
+
+
+def _monthly(mf) -> list[dict[str, str]]:
+    metrics = [*MONTHLY_MONEY, *MONTHLY_RATES]
+    return mf("--metrics", ",".join(metrics), "--group-by", "metric_time__month")
+
+
+@pytest.mark.slow
+def test_mrr_and_rates_by_month_equal_subscription_metrics_monthly(mf, warehouse):
+    rows = _monthly(mf)
+    got = {_month(r): r for r in rows}
+    columns = [*MONTHLY_MONEY.values(), *MONTHLY_RATES.values()]
+    mart = query(
+        warehouse,
+        f"select strftime(month_start, '%Y-%m-%d'), {', '.join(columns)} "
+        "from marts.subscription_metrics_monthly",
+    )
+    assert len(mart) > 12
+    assert set(got) == {m for (m, *_) in mart}
+    for month, *values in mart:
+        want = dict(zip([*MONTHLY_MONEY, *MONTHLY_RATES], values, strict=True))
+        for metric in MONTHLY_MONEY:
+            assert _money(got[month][metric]) == Decimal(want[metric]), (month, metric)
+        for metric in MONTHLY_RATES:
+            assert _same_rate(_rate(got[month][metric]), want[metric]), (month, metric)
+
+
+@pytest.mark.slow
+def test_logo_churn_rate_by_month_is_churned_over_customers_at_start(mf, warehouse):
+    got = {_month(r): _rate(r["logo_churn_rate"]) for r in _monthly(mf)}
+    # recomputed from the customer-level movements, not read from the rate column
+    want = query(
+        warehouse,
+        """
+        select strftime(month_start, '%Y-%m-%d'),
+            cast(count(case when movement = 'churn' then 1 end) as double)
+                / nullif(count(case when mrr_previous > 0 then 1 end), 0)
+        from marts.fct_customer_mrr_monthly
+        group by month_start
+        """,
+    )
+    assert any(rate for (_, rate) in want)
+    for month, rate in want:
+        assert _same_rate(got[month], rate), month
+
+
+@pytest.mark.slow
+def test_mrr_and_logo_churn_by_month_and_tier_equal_mrr_by_segment_monthly(mf, warehouse):
+    rows = mf(
+        "--metrics",
+        "segment_mrr,segment_active_customers,segment_logo_churn_rate",
+        "--group-by",
+        "metric_time__month,segment__segment_value",
+        "--where",
+        "{{ Dimension('segment__segment_type') }} = 'tier'",
+    )
+    got = {(_month(r), r["segment__segment_value"]): r for r in rows}
+    want = query(
+        warehouse,
+        """
+        select strftime(cur.month_start, '%Y-%m-%d'), cur.segment_value, cur.mrr, cur.customers,
+            cast(cur.churned_customers as double) / nullif(prev.customers, 0)
+        from marts.mrr_by_segment_monthly as cur
+        left join marts.mrr_by_segment_monthly as prev
+            on prev.segment_type = cur.segment_type
+            and prev.segment_value = cur.segment_value
+            and prev.month_start = cast(cur.month_start - interval 1 month as date)
+        where cur.segment_type = 'tier'
+        """,
+    )
+    assert len({tier for (_, tier, *_) in want}) > 1
+    for month, tier, mrr, customers, churn_rate in want:
+        row = got.pop((month, tier))
+        assert _money(row["segment_mrr"]) == mrr, (month, tier)
+        assert int(row["segment_active_customers"]) == customers, (month, tier)
+        assert _same_rate(_rate(row["segment_logo_churn_rate"]), churn_rate), (month, tier)
+    # the 1-month offset adds the month after the last one, with nothing in it
+    assert all(not r["segment_mrr"] and not r["segment_logo_churn_rate"] for r in got.values())
+
+
+@pytest.mark.slow
+def test_saved_query_mrr_by_plan_equals_mrr_by_segment_monthly(mf, warehouse):
+    rows = mf("--saved-query", "mrr_by_plan_monthly")
+    got = {
+        (_month(r), r["segment__segment_value"]): _money(r["segment_mrr"])
+        for r in rows
+        if r["segment_mrr"]
+    }
+    want = query(
+        warehouse,
+        "select strftime(month_start, '%Y-%m-%d'), segment_value, mrr "
+        "from marts.mrr_by_segment_monthly where segment_type = 'plan_id'",
+    )
+    assert got == {(month, plan): mrr for month, plan, mrr in want}
+
+
+def _by_channel(mf) -> list[dict[str, str]]:
+    return mf(
+        "--metrics",
+        "new_mrr,churned_customers,historical_clv",
+        "--group-by",
+        "subscriber__acquisition_channel",
+    )
+
+
+@pytest.mark.slow
+def test_new_mrr_by_acquisition_channel_equals_both_marts(mf, warehouse):
+    rows = _by_channel(mf)
+    got = {r["subscriber__acquisition_channel"]: r for r in rows}
+    segment = query(
+        warehouse,
+        "select segment_value, sum(new_mrr), sum(churned_customers) "
+        "from marts.mrr_by_segment_monthly where segment_type = 'acquisition_channel' group by 1",
+    )
+    movements = query(
+        warehouse,
+        """
+        select coalesce(s.acquisition_channel, 'unknown'),
+            sum(case when m.movement = 'new' then m.mrr_change else 0 end),
+            count(case when m.movement = 'churn' then 1 end)
+        from marts.fct_customer_mrr_monthly as m
+        inner join marts.dim_subscribers as s on m.customer_id = s.customer_id
+        group by 1
+        """,
+    )
+    assert sorted(segment) == sorted(movements)
+    assert len(segment) > 1
+    assert set(got) == {channel for (channel, *_) in segment}
+    for channel, new_mrr, churned in segment:
+        assert _money(got[channel]["new_mrr"]) == new_mrr, channel
+        assert int(got[channel]["churned_customers"]) == churned, channel
+
+
+@pytest.mark.slow
+def test_mrr_and_logo_churn_by_month_and_country_join_the_subscriber(mf, warehouse):
+    rows = mf(
+        "--metrics",
+        "mrr,logo_churn_rate",
+        "--group-by",
+        "metric_time__month,subscriber__country",
+    )
+    got = {(_month(r), r["subscriber__country"]): r for r in rows}
+    want = query(
+        warehouse,
+        """
+        select strftime(cur.month_start, '%Y-%m-%d'), cur.segment_value, cur.mrr,
+            cast(cur.churned_customers as double) / nullif(prev.customers, 0)
+        from marts.mrr_by_segment_monthly as cur
+        left join marts.mrr_by_segment_monthly as prev
+            on prev.segment_type = cur.segment_type
+            and prev.segment_value = cur.segment_value
+            and prev.month_start = cast(cur.month_start - interval 1 month as date)
+        where cur.segment_type = 'country'
+        """,
+    )
+    assert set(got) == {(month, country) for (month, country, *_) in want}
+    for month, country, mrr, churn_rate in want:
+        assert _money(got[month, country]["mrr"]) == mrr, (month, country)
+        assert _same_rate(_rate(got[month, country]["logo_churn_rate"]), churn_rate)
+
+
+@pytest.mark.slow
+def test_mrr_by_month_and_cohort_equals_cohort_retention(mf, warehouse):
+    rows = mf(
+        "--metrics",
+        "mrr,active_customers",
+        "--group-by",
+        "metric_time__month,subscriber__cohort_month__month",
+    )
+    got = {(_month(r), _month(r, "subscriber__cohort_month__month")): r for r in rows}
+    want = query(
+        warehouse,
+        "select strftime(month_start, '%Y-%m-%d'), strftime(cohort_month, '%Y-%m-%d'), "
+        "retained_mrr, retained_customers from marts.cohort_retention_monthly "
+        "where retained_customers > 0 or months_since_start = 0",
+    )
+    assert len(want) > 100
+    for month, cohort, mrr, customers in want:
+        row = got[month, cohort]
+        assert _money(row["mrr"]) == mrr, (month, cohort)
+        assert int(row["active_customers"]) == customers, (month, cohort)
+
+
+@pytest.mark.slow
+def test_trial_conversion_rate_by_month_equals_trial_conversion_monthly(mf, warehouse):
+    rows = mf(
+        "--metrics", "trial_conversion_rate,trials_started", "--group-by", "metric_time__month"
+    )
+    got = {_month(r): r for r in rows}
+    want = query(
+        warehouse,
+        "select strftime(trial_month, '%Y-%m-%d'), trials_started, trials_converted "
+        "from marts.trial_conversion_monthly",
+    )
+    assert set(got) == {month for (month, *_) in want}
+    for month, started, converted in want:
+        assert int(got[month]["trials_started"]) == started
+        assert _same_rate(_rate(got[month]["trial_conversion_rate"]), converted / started), month
+
+
+@pytest.mark.slow
+def test_historical_clv_by_channel_is_mean_net_revenue_of_paying_customers(mf, warehouse):
+    rows = _by_channel(mf)
+    got = {r["subscriber__acquisition_channel"]: _rate(r["historical_clv"]) for r in rows}
+    want = query(
+        warehouse,
+        """
+        select coalesce(s.acquisition_channel, 'unknown'), avg(v.historical_net_revenue)
+        from marts.customer_lifetime_value as v
+        inner join marts.dim_subscribers as s on v.customer_id = s.customer_id
+        where v.cohort_month is not null
+        group by 1
+        """,
+    )
+    assert got.keys() == {channel for (channel, _) in want}
+    for channel, mean in want:
+        assert abs(got[channel] - float(mean)) <= 1e-6, channel
+
+
+@pytest.mark.slow
+def test_stocks_take_the_last_month_of_a_quarter_and_flows_add_up(mf, warehouse):
+    rows = mf("--metrics", "mrr,new_mrr", "--group-by", "metric_time__quarter")
+    got = {_month(r, "metric_time__quarter"): r for r in rows}
+    want = query(
+        warehouse,
+        """
+        select strftime(date_trunc('quarter', month_start), '%Y-%m-%d'),
+            arg_max(mrr_end, month_start), sum(new_mrr)
+        from marts.subscription_metrics_monthly
+        group by 1
+        """,
+    )
+    assert set(got) == {quarter for (quarter, *_) in want}
+    for quarter, mrr, new_mrr in want:
+        assert _money(got[quarter]["mrr"]) == mrr, quarter
+        assert _money(got[quarter]["new_mrr"]) == new_mrr, quarter
+
+
+@pytest.mark.slow
+def test_mrr_by_month_and_risk_tier_joins_customer_segments(mf, warehouse):
+    rows = mf(
+        "--metrics",
+        "mrr,active_customers",
+        "--group-by",
+        "metric_time__month,subscriber__risk_tier",
+    )
+    got = {(_month(r), r["subscriber__risk_tier"]): r for r in rows}
+    want = query(
+        warehouse,
+        """
+        select strftime(m.month_start, '%Y-%m-%d'), coalesce(s.risk_tier, ''), sum(m.mrr),
+            count(case when m.mrr > 0 then 1 end)
+        from marts.fct_customer_mrr_monthly as m
+        left join marts.customer_segments as s on m.customer_id = s.customer_id
+        group by all
+        """,
+    )
+    assert {tier for (_, tier, *_) in want} >= {"high", "medium", "low"}
+    assert set(got) == {(month, tier) for (month, tier, *_) in want}
+    for month, tier, mrr, customers in want:
+        assert _money(got[month, tier]["mrr"]) == mrr, (month, tier)
+        assert int(got[month, tier]["active_customers"]) == customers, (month, tier)
+
+
+@pytest.mark.slow
+def test_predicted_clv_by_risk_tier_is_the_mean_of_customer_segments(mf, warehouse):
+    rows = mf(
+        "--metrics", "predicted_clv,valued_subscribers", "--group-by", "subscriber__risk_tier"
+    )
+    got = {r["subscriber__risk_tier"]: r for r in rows}
+    want = query(
+        warehouse,
+        "select risk_tier, avg(predicted_clv), count(*) from marts.customer_segments group by 1",
+    )
+    assert got.keys() == {tier for (tier, *_) in want}
+    for tier, mean, customers in want:
+        assert abs(_rate(got[tier]["predicted_clv"]) - float(mean)) <= 1e-6, tier
+        assert int(got[tier]["valued_subscribers"]) == customers, tier
+
+
+@pytest.mark.slow
+def test_audience_sizes_equal_the_audience_marts(mf, warehouse):
+    rows = mf(
+        "--metrics",
+        "audience_size,audience_email_reachable,audience_sms_reachable",
+        "--group-by",
+        "audience_member__audience",
+    )
+    got = {r["audience_member__audience"]: r for r in rows}
+    audiences = ["at_risk_high_value", "win_back", "dunning", "trial_not_converted"]
+    audiences += ["upsell", "re_engage"]
+    for audience in audiences:
+        ((size, email, sms),) = query(
+            warehouse,
+            "select count(*), count(case when is_email_opt_in then 1 end), "
+            f"count(case when is_sms_opt_in then 1 end) from marts.audience_{audience}",
+        )
+        if size == 0:  # an empty audience has no row to group by
+            assert audience not in got
+            continue
+        assert int(got[audience]["audience_size"]) == size, audience
+        assert int(got[audience]["audience_email_reachable"]) == email, audience
+        assert int(got[audience]["audience_sms_reachable"]) == sms, audience
