@@ -43,12 +43,40 @@ class MetaTranslator(DagsterDbtTranslator):
 translator = MetaTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator
-)
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
+# Models built on the Python predictive marts (dbt sources `predictive`) run as a second dbt
+# step after them; everything else is one step, so a run is two dbt invocations, not a split per
+# dependency cycle.
+AFTER_PREDICTIVE = "source:predictive+"
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     # dbt runs as its own process: it finds the pipeline's database through the profile's env var
     os.environ["SW_WAREHOUSE"] = str(warehouse.path)
-    # the run may start with a subset that reads no raw table (e.g. the date spines)
     warehouse.path.parent.mkdir(parents=True, exist_ok=True)
     yield from dbt.cli(["build"], context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    exclude=AFTER_PREDICTIVE,
+)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
+    yield from _build(context, dbt, warehouse)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    select=AFTER_PREDICTIVE,
+    name="dbt_models_after_predictive",
+)
+def dbt_models_after_predictive(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+):
+    yield from _build(context, dbt, warehouse)
+
+
+DBT_ASSETS = [dbt_models, dbt_models_after_predictive]

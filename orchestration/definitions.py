@@ -10,7 +10,7 @@ from orchestration.assets.publish import published_warehouse
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.report import metrics_report
 from orchestration.checks import gates
-from orchestration.dbt import dbt_models
+from orchestration.dbt import DBT_ASSETS
 from orchestration.project import dbt_resource
 from orchestration.resources import Warehouse, default_warehouse
 from orchestration.run_status import quality_report_sensors, run_failure_alert
@@ -27,7 +27,7 @@ def build_definitions(warehouse: Warehouse | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[
             *raw_assets,
-            dbt_models,
+            *DBT_ASSETS,
             *predictive_assets,
             published_warehouse,
             audience_exports,

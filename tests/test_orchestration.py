@@ -107,11 +107,11 @@ def test_the_schedule_and_sensors_are_in_the_definitions(defs):
 
 
 def test_raw_tables_and_dbt_marts_fail_freshness_after_26_hours(defs):
-    from orchestration.dbt import dbt_models
+    from orchestration.dbt import DBT_ASSETS
 
     policies = {spec.key: spec.freshness_policy for spec in defs.resolve_all_asset_specs()}
     covered = [k for k in policies if k.path[0] == "raw"]
-    covered += [k for k in dbt_models.keys if k.path[0] == "marts"]
+    covered += [k for a in DBT_ASSETS for k in a.keys if k.path[0] == "marts"]
     assert len(covered) > 13
     for key in covered:
         assert policies[key] == FRESHNESS_BY_KEY_PREFIX[key.path[0]], key

@@ -3,12 +3,14 @@
 import dagster as dg
 
 from orchestration.assets.predictive import PREDICTIVE_KEYS
-from orchestration.dbt import dbt_models
+from orchestration.dbt import DBT_ASSETS
 from orchestration.resources import Warehouse
 from subscriber_warehouse.publish import publish
 
 # every model BI reads; blocking checks on any of them (and on everything upstream) stop this step
-PUBLISHED = [key for key in dbt_models.keys if key.path[0] in ("marts", "snapshots")]
+PUBLISHED = [
+    key for assets in DBT_ASSETS for key in assets.keys if key.path[0] in ("marts", "snapshots")
+]
 PUBLISHED += PREDICTIVE_KEYS
 
 
