@@ -19,6 +19,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from floor import floor
+from peer import peer
+
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,6 +90,13 @@ def bench(customers: int, workdir: Path) -> dict:
         ],
         env={"SW_WAREHOUSE": str(warehouse)},
     )
+    figures["floor"] = floor(landing)
+    figures["floor_ratio"] = round(
+        (figures["load"]["seconds"] + figures["dbt_build"]["seconds"])
+        / figures["floor"]["seconds"],
+        1,
+    )
+    figures["peer"] = peer(landing, warehouse)
     return figures
 
 
@@ -95,15 +105,18 @@ def markdown(results: list[dict], machine: str) -> str:
         f"Machine: {machine}",
         "",
         "| customers | landed rows | generate s | generate MiB | load s | load MiB | "
-        "dbt build s | dbt build MiB |",
-        "|---|---|---|---|---|---|---|---|",
+        "dbt build s | dbt build MiB | floor s | (load + build) / floor | peer s | "
+        "peer mismatches |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         g = r.get("generate", {"seconds": "-", "peak_rss_mib": "-"})
         lines.append(
             f"| {r['customers']:,} | {r['rows']:,} | {g['seconds']} | "
             f"{g['peak_rss_mib']} | {r['load']['seconds']} | {r['load']['peak_rss_mib']} "
-            f"| {r['dbt_build']['seconds']} | {r['dbt_build']['peak_rss_mib']} |"
+            f"| {r['dbt_build']['seconds']} | {r['dbt_build']['peak_rss_mib']} "
+            f"| {r['floor']['seconds']} | {r['floor_ratio']} | {r['peer']['seconds']} "
+            f"| {r['peer']['mismatches']} of {r['peer']['customer_months']:,} |"
         )
     return "\n".join(lines)
 
