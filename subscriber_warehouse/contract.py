@@ -64,6 +64,9 @@ class Table:
     # money columns whose currency column is named here may not be fractional in a
     # zero-decimal currency (JPY, KRW, ...)
     money_currency: str | None = None
+    # large event tables arrive in day folders (`<table>/<YYYY-MM-DD>/`) and load by day; this
+    # is the timestamp whose UTC date a row's folder normally is (docs/raw-contract.md)
+    day_column: str | None = None
 
     @property
     def column_names(self) -> list[str]:
@@ -122,6 +125,7 @@ TABLES: dict[str, Table] = {
             key=("event_id",),
             required=True,
             money_currency="currency",
+            day_column="occurred_at",
             columns=(
                 Column("event_id"),
                 Column("subscription_id"),
@@ -200,6 +204,7 @@ TABLES: dict[str, Table] = {
             grain="one row per payment attempt",
             key=("payment_id",),
             money_currency="currency",
+            day_column="attempted_at",
             columns=(
                 Column("payment_id"),
                 Column("invoice_id", nullable=True),
@@ -230,6 +235,7 @@ TABLES: dict[str, Table] = {
             "usage_events",
             grain="one row per product activity event",
             key=("event_id",),
+            day_column="occurred_at",
             columns=(
                 Column("event_id"),
                 Column("customer_id"),
@@ -329,6 +335,9 @@ TABLES: dict[str, Table] = {
         ),
     ]
 }
+
+# the tables delivered in day folders and loaded one day (Dagster partition) at a time
+DAILY_TABLES = tuple(name for name, t in TABLES.items() if t.day_column)
 
 KNOWN_PREFERENCE_KEYS = ("email_opt_in", "sms_opt_in", "preferred_language", "content_interests")
 

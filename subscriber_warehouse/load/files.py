@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
 
+from subscriber_warehouse.contract import DAILY_TABLES
+
 FORMATS = {".csv": "csv", ".parquet": "parquet"}
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class LoadError(Exception):
@@ -26,23 +30,76 @@ class LoadError(Exception):
 @dataclass(frozen=True)
 class LandingFile:
     path: Path
-    relative: str  # as recorded in the warehouse: "<table>/<file name>"
+    # as recorded in the warehouse: "<table>/<file name>" or "<table>/<YYYY-MM-DD>/<file name>"
+    relative: str
     format: str
+    day: str | None = None  # the day folder; None for a file directly in the table folder
 
 
-def landing_files(landing: Path, table: str) -> list[LandingFile]:
-    """The table's files, sorted by name (the order in which later copies win).
+def _hidden(path: Path) -> bool:
+    """Names starting with '.' or '_' are files still being written or tool metadata."""
+    return path.name.startswith((".", "_"))
 
-    Names starting with '.' or '_' are files still being written or tool metadata.
+
+def _files_in(folder: Path, prefix: str, day: str | None) -> list[LandingFile]:
+    found = []
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        fmt = FORMATS.get(path.suffix.lower())
+        if fmt and path.is_file() and not _hidden(path):
+            found.append(LandingFile(path, f"{prefix}/{path.name}", fmt, day))
+    return found
+
+
+def day_folders(landing: Path, table: str) -> list[str]:
+    """The day folders (`YYYY-MM-DD`) of a table, sorted; LoadError for any other folder.
+
+    Only the daily tables (contract.DAILY_TABLES) are delivered in day folders: a folder in
+    another table's folder would otherwise be skipped silently, and its rows lost.
     """
     folder = landing / table
     if not folder.is_dir():
         return []
-    found = []
+    days = []
     for path in sorted(folder.iterdir(), key=lambda p: p.name):
-        fmt = FORMATS.get(path.suffix.lower())
-        if fmt and path.is_file() and not path.name.startswith((".", "_")):
-            found.append(LandingFile(path, f"{table}/{path.name}", fmt))
+        if not path.is_dir() or _hidden(path):
+            continue
+        if table not in DAILY_TABLES:
+            raise LoadError(
+                f"{table}/{path.name}: {table} is not delivered in day folders; land its files "
+                f"directly in {table}/ (only {', '.join(DAILY_TABLES)} use day folders)"
+            )
+        if not is_day(path.name):
+            raise LoadError(f"{table}/{path.name}: not a day folder (expected YYYY-MM-DD)")
+        days.append(path.name)
+    return days
+
+
+def is_day(name: str) -> bool:
+    if not _DAY.fullmatch(name):
+        return False
+    try:
+        date.fromisoformat(name)
+    except ValueError:
+        return False
+    return True
+
+
+def landing_files(
+    landing: Path, table: str, days: Collection[str] | None = None
+) -> list[LandingFile]:
+    """The table's files in delivery order: those directly in the table folder (for a daily
+    table, a one-off bulk delivery of history), then each day folder's by day; by name within
+    a folder.
+
+    `days` lists only those day folders' files, and no top-level ones: a daily partition's load.
+    """
+    folder = landing / table
+    if not folder.is_dir():
+        return []
+    found = [] if days is not None else _files_in(folder, table, None)
+    for day in day_folders(landing, table):
+        if days is None or day in days:
+            found += _files_in(folder / day, f"{table}/{day}", day)
     return found
 
 

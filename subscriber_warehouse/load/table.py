@@ -1,13 +1,17 @@
 """Loading one contract table from the landing folder into DuckDB schema `raw`.
 
-Each run rebuilds the table from every landing file, so loading the same files again gives the
-same table. Rows that break a rule go to `raw.rejected_rows` with their reasons; every file's
-accounting (read = loaded + rejected) goes to `raw.load_files`.
+A full load rebuilds the table from every landing file; a daily table (contract.DAILY_TABLES)
+can instead replace the rows of some day folders only, keeping the other days'. Either way
+loading the same files again gives the same table. Rows that break a rule go to
+`raw.rejected_rows` with their reasons; every file's accounting (read = loaded + rejected) goes
+to `raw.load_files`, replaced together with the rows.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +64,7 @@ class FileResult:
 class TableResult:
     table: str
     files: list[FileResult]
+    days: list[str] | None = None  # the day folders replaced; None: the whole table
 
     @property
     def rows_read(self) -> int:
@@ -86,12 +91,19 @@ def connect(warehouse: Path | str, memory_limit: str | None = None) -> duckdb.Du
 
 
 def load_table(
-    con: duckdb.DuckDBPyConnection, landing: Path, name: str, now: datetime
+    con: duckdb.DuckDBPyConnection,
+    landing: Path,
+    name: str,
+    now: datetime,
+    days: Collection[str] | None = None,
 ) -> TableResult:
-    """Replace raw.<name> with the rows of every landing file of the table."""
+    """Replace raw.<name> with the rows of every landing file of the table, or, with `days`
+    (daily tables only), the rows of those day folders: the other days' rows stay."""
     table = TABLES[name]
-    files = landing_files(landing, name)
-    if not files and table.required:
+    if days is not None and not table.day_column:
+        raise ValueError(f"{name} is not loaded by day")
+    files = landing_files(landing, name, days)
+    if days is None and not files and table.required:
         raise LoadError(f"{landing / name}: no files for required table '{name}'")
     columns = ", ".join(f"{ident(c.name)} {c.duckdb_type}" for c in table.columns)
     con.execute(
@@ -99,8 +111,11 @@ def load_table(
         "_source_row bigint, _reasons varchar[], _raw_record varchar)"
     )
     results = [_stage_file(con, table, f, now) for f in files]
-    _publish(con, table, results)
-    return TableResult(name, results)
+    if days is None:
+        _publish(con, table, results)
+    else:
+        _publish_days(con, table, results, sorted(days))
+    return TableResult(name, results, None if days is None else sorted(days))
 
 
 def _present_columns(table: Table, file: LandingFile, header: list[str]) -> tuple[dict, list]:
@@ -174,36 +189,76 @@ def _as_json(fields: list[str]) -> str:
 
 def _publish(con, table: Table, results: list[FileResult]) -> None:
     cols = ", ".join(ident(c.name) for c in table.columns)
-    con.execute("begin transaction")
-    try:
+    with _transaction(con):
         con.execute(
             f"create or replace table raw.{table.name} as select {cols}, "
             f"_source_file, _source_row from _staged where len(_reasons) = 0"
         )
         for ddl_table in ("rejected_rows", "load_files"):
             con.execute(f"delete from raw.{ddl_table} where table_name = ?", [table.name])
+        _insert_accounting(con, table, results)
+    con.execute("drop table _staged")
+
+
+def in_days(column: str, days: list[str]) -> str:
+    """SQL: `column` (a `_source_file`) is in one of the day folders `days`."""
+    listed = ", ".join(sql_str(d) for d in days) or "null"
+    return f"(len(string_split({column}, '/')) = 3 and split_part({column}, '/', 2) in ({listed}))"
+
+
+def _publish_days(con, table: Table, results: list[FileResult], days: list[str]) -> None:
+    """Replace the rows and accounting of the day folders `days`; other days' stay."""
+    cols = ", ".join(ident(c.name) for c in table.columns)
+    with _transaction(con):
+        # the first load by day of a fresh warehouse: an empty table of the right shape
         con.execute(
-            "insert into raw.rejected_rows select ?, _source_file, _source_row, "
-            "nullif(split_part(_reasons[1], ':', 1), _reasons[1]), "
-            "array_to_string(_reasons, '; '), _raw_record "
-            "from _staged where len(_reasons) > 0",
-            [table.name],
+            f"create table if not exists raw.{table.name} as select {cols}, "
+            "_source_file, _source_row from _staged where false"
         )
-        for r in results:
+        con.execute(f"delete from raw.{table.name} where {in_days('_source_file', days)}")
+        for ddl_table in ("rejected_rows", "load_files"):
             con.execute(
-                "insert into raw.load_files values (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    table.name,
-                    r.file,
-                    r.format,
-                    r.rows_read,
-                    r.rows_loaded,
-                    r.rows_rejected,
-                    r.unknown_columns,
-                ],
+                f"delete from raw.{ddl_table} where table_name = ? "
+                f"and {in_days('source_file', days)}",
+                [table.name],
             )
+        con.execute(
+            f"insert into raw.{table.name} select {cols}, _source_file, _source_row "
+            "from _staged where len(_reasons) = 0"
+        )
+        _insert_accounting(con, table, results)
+    con.execute("drop table _staged")
+
+
+@contextmanager
+def _transaction(con):
+    con.execute("begin transaction")
+    try:
+        yield
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
-    con.execute("drop table _staged")
+
+
+def _insert_accounting(con, table: Table, results: list[FileResult]) -> None:
+    con.execute(
+        "insert into raw.rejected_rows select ?, _source_file, _source_row, "
+        "nullif(split_part(_reasons[1], ':', 1), _reasons[1]), "
+        "array_to_string(_reasons, '; '), _raw_record "
+        "from _staged where len(_reasons) > 0",
+        [table.name],
+    )
+    for r in results:
+        con.execute(
+            "insert into raw.load_files values (?, ?, ?, ?, ?, ?, ?)",
+            [
+                table.name,
+                r.file,
+                r.format,
+                r.rows_read,
+                r.rows_loaded,
+                r.rows_rejected,
+                r.unknown_columns,
+            ],
+        )
