@@ -46,9 +46,9 @@ TS_OFFSET_TEXT = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$"
 
 # -- reading the files back ------------------------------------------------------------------
 def data_files(out: Path, table: str, fmt: str | None = None) -> list[Path]:
-    return sorted(
-        p for p in (out / table).glob(f"{table}-*.*") if fmt is None or p.suffix == f".{fmt}"
-    )
+    """The table's files, in the table folder or (daily tables) its day folders."""
+    found = [*(out / table).glob(f"{table}-*.*"), *(out / table).glob(f"*/{table}-*.*")]
+    return sorted(p for p in found if fmt is None or p.suffix == f".{fmt}")
 
 
 def read_text_csv(path: Path) -> pa.Table:
@@ -154,7 +154,7 @@ def test_determinism(tmp_path):
     )
     assert same_tree(tmp_path / "a", tmp_path / "c")
     run(tmp_path / "d", seed=8, **small)
-    events = "subscription_events/subscription_events-00000.parquet"
+    events = "customers/customers-00000.parquet"
     assert not filecmp.cmp(tmp_path / "a" / events, tmp_path / "d" / events, shallow=False)
 
 
@@ -165,11 +165,29 @@ def test_layout_and_manifest(landing):
     assert m["dirt"] == []
     for table in contract.TABLES:
         files = data_files(landing.out, table)
+        assert m["files"][table] == [str(f.relative_to(landing.out)) for f in files]
         if table in ("plans", "campaigns", "fx_rates"):
             assert [f.name for f in files] == [f"{table}-00000.{landing.fmt}"]
+        elif table in contract.DAILY_TABLES:
+            # a file per chunk and UTC day with rows, in that day's folder
+            chunks = {f"{table}-{k:05d}.{landing.fmt}" for k in range(3)}
+            assert {f.name for f in files} == chunks
+            assert len({f.parent.name for f in files}) > 200
         else:
             assert [f.name for f in files] == [f"{table}-{k:05d}.{landing.fmt}" for k in range(3)]
         assert m["rows"][table] == landing.one(f"SELECT count(*) FROM {table}") > 0
+
+
+def test_daily_tables_rows_sit_in_the_folder_of_their_utc_day(landing):
+    reader = "read_csv" if landing.fmt == "csv" else "read_parquet"
+    for table in contract.DAILY_TABLES:
+        column = contract.TABLES[table].day_column
+        source = f"{reader}('{landing.out / table}/*/*.{landing.fmt}', filename = true)"
+        misplaced = landing.one(
+            f"SELECT count(*) FROM {source} WHERE strftime(CAST({column} AS TIMESTAMPTZ), "
+            "'%Y-%m-%d') <> split_part(filename, '/', -2)"
+        )
+        assert misplaced == 0, table
 
 
 def test_columns_and_types(landing):
@@ -688,10 +706,10 @@ def test_dirty_mode_is_recorded_exactly(tmp_path):
         "unparseable_timestamp",
         "unknown_status",
     }
-    # dirt files sort after the regular ones
+    # dirt files are delivered last: in the last day's folder, sorting after the regular ones
     for table, n_extra in (("subscription_events", 2), ("payments", 1)):
-        names = [f.name for f in data_files(out, table)]
-        assert names == sorted(names) and all("-9999" in n for n in names[-n_extra:])
+        names = [str(f.relative_to(out / table)) for f in data_files(out, table)]
+        assert all(n.startswith("2025-12-31/") and "-9999" in n for n in names[-n_extra:])
         assert not any("-9999" in n for n in names[:-n_extra])
     for table in contract.TABLES:
         n = sum(read_text_csv(f).num_rows for f in data_files(out, table))
@@ -710,8 +728,8 @@ def test_dirty_mode_is_recorded_exactly(tmp_path):
 
     events_dir = "subscription_events"
     regular = rows_of(f for f in data_files(out, events_dir) if "-9999" not in f.name)
-    late = rows_of([out / events_dir / "subscription_events-99999-late.csv"])
-    retries = rows_of([out / events_dir / "subscription_events-99998-retries.csv"])
+    late = rows_of([out / events_dir / "2025-12-31" / "subscription_events-99999-late.csv"])
+    retries = rows_of([out / events_dir / "2025-12-31" / "subscription_events-99998-retries.csv"])
     clean_events = rows_of(data_files(tmp_path / "clean", events_dir))
     # the late file holds an early month's events, moved out of the regular files
     assert late and sorted(regular + late) == sorted(clean_events)

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from ..contract import TABLES
 from .catalog import Catalog, build_catalog
 from .dirt import select_chunk_dirt
 from .simulate import CUSTOMER_TABLES, simulate_chunk
 from .usage import usage_columns
-from .write import columns_from_rows, file_name, to_arrow, write_arrow
+from .write import columns_from_rows, file_name, to_arrow, write_arrow, write_daily
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,19 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     if task.dirty:
         result.dirt = select_chunk_dirt(task, rows, cat)
     for table in CUSTOMER_TABLES:
-        data = to_arrow(table, columns_from_rows(table, getattr(rows, table)), task.fmt)
+        cols = columns_from_rows(table, getattr(rows, table))
         setattr(rows, table, None)  # free the Python rows as soon as they are written
-        write_arrow(task.out / file_name(table, task.chunk, task.fmt), data, task.fmt)
-        result.rows[table] = data.num_rows
-    usage = to_arrow("usage_events", usage_columns(rows.spans, nrng), task.fmt)
-    write_arrow(task.out / file_name("usage_events", task.chunk, task.fmt), usage, task.fmt)
-    result.rows["usage_events"] = usage.num_rows
+        result.rows[table] = _write(task, table, cols)
+    result.rows["usage_events"] = _write(task, "usage_events", usage_columns(rows.spans, nrng))
     return result
+
+
+def _write(task: ChunkTask, table: str, cols: dict) -> int:
+    """Write one table of the chunk; a daily table goes to day folders. Returns its rows."""
+    data = to_arrow(table, cols, task.fmt)
+    day_column = TABLES[table].day_column
+    if day_column:
+        write_daily(task.out, table, task.chunk, data, cols[day_column], task.fmt)
+    else:
+        write_arrow(task.out / file_name(table, task.chunk, task.fmt), data, task.fmt)
+    return data.num_rows

@@ -1,12 +1,14 @@
 """Dirty mode: re-deliveries, a late-arriving file and malformed payments, all recorded.
 
-Files (CSV, named to sort after the regular chunk files):
+Files (CSV, in the day folder of the horizon's last day, as if delivered with its export, and
+named to sort after the regular chunk files there):
 - subscription_events-99998-retries.csv: identical re-deliveries of events, then two
-  conflicting re-deliveries (same event_id, quantity + 1; this copy sorts last, so it wins);
+  conflicting re-deliveries (same event_id, quantity + 1; this copy is delivered last, so it
+  wins);
 - subscription_events-99999-late.csv: every event of an early month, moved (not copied) out of
-  the regular files;
-- payments/payments-99999-dirty.csv: one negative amount, one unparseable timestamp, one
-  unknown status, each on a new payment of a real invoice.
+  the regular files: rows that arrive long after the day they occurred;
+- payments-99999-dirty.csv: one negative amount, one unparseable timestamp, one unknown
+  status, each on a new payment of a real invoice.
 """
 
 from __future__ import annotations
@@ -14,13 +16,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from .timeutil import DAY, add_months, civil_from_days, days_from_civil
+from .timeutil import DAY, add_months, civil_from_days, days_from_civil, iso_date
 from .write import columns_from_rows, file_name, to_arrow, write_arrow
 
 DUPLICATE_SHARE = 0.003
-RETRIES = file_name("subscription_events", "99998-retries", "csv")
-LATE = file_name("subscription_events", "99999-late", "csv")
-DIRTY_PAYMENTS = file_name("payments", "99999-dirty", "csv")
 MALFORMED = (  # column, kind, replacement text (None: negate the amount)
     ("amount", "negative_amount", None),
     ("attempted_at", "unparseable_timestamp", "2024-13-45T25:61:00Z"),
@@ -66,9 +65,20 @@ def select_chunk_dirt(task, rows, cat) -> dict[str, pa.Table]:
     }
 
 
-def write_dirt(out, chunks: list[dict[str, pa.Table]]) -> list[dict]:
+def dirt_files(t_end: int) -> tuple[str, str, str]:
+    """The retries, late and dirty payments files: in the last day's folder of the horizon."""
+    day = iso_date(t_end // DAY - 1)
+    return (
+        file_name("subscription_events", "99998-retries", "csv", day),
+        file_name("subscription_events", "99999-late", "csv", day),
+        file_name("payments", "99999-dirty", "csv", day),
+    )
+
+
+def write_dirt(out, chunks: list[dict[str, pa.Table]], t_end: int) -> list[dict]:
     """Write the dirt files from every chunk's material (in chunk order); return the
     manifest entries (row = 1-based data row of the file, header excluded)."""
+    retries_file, late_file, payments_file = dirt_files(t_end)
 
     def gather(kind: str) -> pa.Table | None:
         parts = [c[kind] for c in chunks if kind in c]
@@ -93,15 +103,20 @@ def write_dirt(out, chunks: list[dict[str, pa.Table]]) -> list[dict]:
 
     dups, conflicts = gather("duplicate"), gather("conflict")
     retries = pa.concat_tables([t for t in (dups, conflicts) if t is not None])
-    write_arrow(out / RETRIES, retries, "csv")
-    record(RETRIES, "subscription_events", dups, "event_id", "duplicate")
+    write_arrow(out / retries_file, retries, "csv")
+    record(retries_file, "subscription_events", dups, "event_id", "duplicate")
     if conflicts is not None:
         record(
-            RETRIES, "subscription_events", conflicts, "quantity", "conflict", offset=dups.num_rows
+            retries_file,
+            "subscription_events",
+            conflicts,
+            "quantity",
+            "conflict",
+            offset=dups.num_rows,
         )
     late = gather("late")
-    write_arrow(out / LATE, late, "csv")
-    record(LATE, "subscription_events", late, None, "late_arrival")
+    write_arrow(out / late_file, late, "csv")
+    record(late_file, "subscription_events", late, None, "late_arrival")
 
     pays = gather("payments")
     if pays is not None and pays.num_rows:
@@ -110,8 +125,8 @@ def write_dirt(out, chunks: list[dict[str, pa.Table]]) -> list[dict]:
             values = cols[column].to_pylist()
             values[i] = f"-{values[i]}" if text is None else text
             cols[column] = pa.array(values, pa.string())
-            record(DIRTY_PAYMENTS, "payments", pays.slice(i, 1), column, kind, offset=i)
-        write_arrow(out / DIRTY_PAYMENTS, pa.table(cols), "csv")
+            record(payments_file, "payments", pays.slice(i, 1), column, kind, offset=i)
+        write_arrow(out / payments_file, pa.table(cols), "csv")
     return entries
 
 

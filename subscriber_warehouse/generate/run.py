@@ -26,12 +26,20 @@ FORMATS = ("parquet", "csv")
 MAX_CHUNKS = 99_998  # chunk labels 99998/99999 are the dirt files'
 
 
+def _written(out: Path, table: str) -> list[Path]:
+    """The table's files with names this generator writes, in the table or its day folders."""
+    found = [*(out / table).glob(f"{table}-*.*"), *(out / table).glob(f"*/{table}-*.*")]
+    return sorted(f for f in found if f.suffix in (".csv", ".parquet"))
+
+
 def _clear(out: Path) -> None:
-    """Remove files of an earlier run (only names this generator writes)."""
+    """Remove files of an earlier run (only names this generator writes), and day folders
+    left empty."""
     for table in TABLES:
-        for f in (out / table).glob(f"{table}-*.*"):
-            if f.suffix in (".csv", ".parquet"):
-                f.unlink()
+        for f in _written(out, table):
+            f.unlink()
+            if f.parent != out / table and not any(f.parent.iterdir()):
+                f.parent.rmdir()
     (out / "_manifest.json").unlink(missing_ok=True)
 
 
@@ -111,7 +119,7 @@ def generate(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
 
-    dirt = write_dirt(out, dirt_parts) if dirty else []
+    dirt = write_dirt(out, dirt_parts, t_end) if dirty else []
     for table, n in count_rows(dirt).items():
         rows[table] += n
     manifest = {
@@ -128,9 +136,7 @@ def generate(
             "chunk_size": chunk_size,
         },
         "rows": {t: rows.get(t, 0) for t in TABLES},
-        "files": {
-            t: sorted(str(p.relative_to(out)) for p in (out / t).glob(f"{t}-*.*")) for t in TABLES
-        },
+        "files": {t: [str(p.relative_to(out)) for p in _written(out, t)] for t in TABLES},
         "dirt": dirt,
     }
     (out / "_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -22,7 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..contract import TABLES, currency_minor_units
-from .timeutil import format_ts
+from .timeutil import DAY, format_ts, iso_date
 
 MONEY_SCALE = 2
 DECIMAL_SCALE = 8
@@ -34,9 +34,11 @@ MONEY_CURRENCY = "_money_currency"
 EXTRA = {"support_tickets": [TZ_OFFSET], "subscription_events": [MONEY_CURRENCY]}
 
 
-def file_name(table: str, chunk: int | str, fmt: str) -> str:
+def file_name(table: str, chunk: int | str, fmt: str, day: str | None = None) -> str:
+    """`<table>/<table>-<chunk>.<fmt>`; a daily table's file sits in its day folder."""
     label = f"{chunk:05d}" if isinstance(chunk, int) else chunk
-    return f"{table}/{table}-{label}.{fmt}"
+    folder = f"{table}/{day}" if day else table
+    return f"{folder}/{table}-{label}.{fmt}"
 
 
 def columns_from_rows(table: str, rows: list[tuple]) -> dict[str, object]:
@@ -151,3 +153,15 @@ def write_arrow(path: Path, data: pa.Table, fmt: str) -> None:
         pq.write_table(data, path, compression="zstd")
     else:
         pacsv.write_csv(data, path, CSV_OPTIONS)
+
+
+def write_daily(out: Path, table: str, chunk: int, data: pa.Table, seconds, fmt: str) -> None:
+    """A daily table as its exports arrive: one file per UTC day of `seconds` (the rows' day
+    column, epoch seconds), in that day's folder; rows keep their order within a day."""
+    days = np.asarray(seconds, dtype=np.int64) // DAY
+    order = np.argsort(days, kind="stable")
+    days, data = days[order], data.take(pa.array(order))
+    starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]]) if len(days) else []
+    for start, end in zip(starts, [*starts[1:], len(days)], strict=True):
+        path = out / file_name(table, chunk, fmt, iso_date(int(days[start])))
+        write_arrow(path, data.slice(start, end - start), fmt)
