@@ -66,12 +66,17 @@ CONVERTED = {
 }
 
 
+# the copy delivered last first: a day folder's file after a top-level one, then by path (the
+# dbt macro latest_delivery_first states the same order for the staging models)
+LATEST_DELIVERY_FIRST = "(_source_file like '%/%/%') desc, _source_file desc, _source_row desc"
+
+
 def _winning(name: str) -> str:
-    """raw.<name> as the warehouse reads it: per key, the copy in the file sorting last."""
+    """raw.<name> as the warehouse reads it: per key, the copy delivered last."""
     key = ", ".join(ident(k) for k in TABLES[name].key)
     return f"""(select * from (
         select *, row_number() over (
-            partition by {key} order by _source_file desc, _source_row desc) as _copy
+            partition by {key} order by {LATEST_DELIVERY_FIRST}) as _copy
         from raw.{name}) where _copy = 1)"""
 
 

@@ -10,11 +10,11 @@ ranked as (
 
     select
         *,
-        -- a key delivered more than once: the copy from the file whose name sorts last wins,
-        -- then the later row of that file
+        -- a key delivered more than once: the copy delivered last wins (a later day folder,
+        -- then the file name sorting last), then the later row of that file
         row_number() over (
             partition by payment_id
-            order by _source_file desc, _source_row desc
+            order by {{ latest_delivery_first() }}
         ) as copy_rank
     from source
 

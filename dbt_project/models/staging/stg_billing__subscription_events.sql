@@ -10,11 +10,11 @@ deliveries as (
 
     select
         *,
-        -- an event delivered more than once: the copy from the file whose name sorts last
-        -- wins, then the later row of that file
+        -- an event delivered more than once: the copy delivered last wins (a later day
+        -- folder, then the file name sorting last), then the later row of that file
         row_number() over (
             partition by event_id
-            order by _source_file desc, _source_row desc
+            order by {{ latest_delivery_first() }}
         ) as copy_rank,
         count(*) over (partition by event_id) as delivery_count
     from source
