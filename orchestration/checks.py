@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from orchestration.resources import Warehouse
+from orchestration.resources import WAREHOUSE_POOL, Warehouse
 from quality.checks import raw_suite
 from quality.gx_runner import GateReport, run_gate
 from quality.marts import MART_SUITES
@@ -52,6 +52,7 @@ def _raw_gate(table: str) -> dg.AssetChecksDefinition:
         asset=dg.AssetKey(["raw", table]),
         name="gx_raw_contract",
         blocking=True,
+        pool=WAREHOUSE_POOL,
         description=f"great-expectations suite of raw.{table}: schema, row rules, conflicting "
         "copies, references, FX coverage, freshness, row-count change (quality/checks.py).",
     )
@@ -71,6 +72,7 @@ def _mart_gate(mart: str) -> dg.AssetChecksDefinition:
         asset=dg.AssetKey(["marts", mart]),
         name="gx_metric_rules",
         blocking=True,
+        pool=WAREHOUSE_POOL,
         description=f"great-expectations suite of marts.{mart} (quality/marts.py).",
     )
     def _gate(warehouse: Warehouse) -> dg.AssetCheckResult:

@@ -1,5 +1,6 @@
 """The dbt project as Dagster assets: every model an asset, every dbt test an asset check."""
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -13,8 +14,9 @@ from dagster_dbt import (
 )
 
 from orchestration.freshness import MART_FRESHNESS
+from orchestration.partitions import is_full_refresh, run_days
 from orchestration.project import dbt_project
-from orchestration.resources import Warehouse
+from orchestration.resources import WAREHOUSE_POOL, Warehouse
 
 
 class MetaTranslator(DagsterDbtTranslator):
@@ -43,6 +45,19 @@ class MetaTranslator(DagsterDbtTranslator):
 translator = MetaTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+def build_args(tags: Mapping[str, str]) -> list[str]:
+    """`dbt build` for a run with these tags. Incremental models (fct_usage_daily) rebuild the
+    days from the run's first partition day on (var reprocess_from), besides their lookback; a
+    full-refresh run rebuilds them whole. dbt models are not partitioned in Dagster: every run
+    updates each one as a whole table, whatever days it loaded."""
+    if is_full_refresh(tags):
+        return ["build", "--full-refresh"]
+    days = run_days(tags)
+    if days:
+        return ["build", "--vars", json.dumps({"reprocess_from": days[0]})]
+    return ["build"]
+
+
 # Models built on the Python predictive marts (dbt sources `predictive`) run as a second dbt
 # step after them; everything else is one step, so a run is two dbt invocations, not a split per
 # dependency cycle.
@@ -53,7 +68,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     # dbt runs as its own process: it finds the pipeline's database through the profile's env var
     os.environ["SW_WAREHOUSE"] = str(warehouse.path)
     warehouse.path.parent.mkdir(parents=True, exist_ok=True)
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(build_args(context.run.tags), context=context).stream()
 
 
 @dbt_assets(
@@ -61,6 +76,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     project=dbt_project,
     dagster_dbt_translator=translator,
     exclude=AFTER_PREDICTIVE,
+    pool=WAREHOUSE_POOL,
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     yield from _build(context, dbt, warehouse)
@@ -72,6 +88,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     dagster_dbt_translator=translator,
     select=AFTER_PREDICTIVE,
     name="dbt_models_after_predictive",
+    pool=WAREHOUSE_POOL,
 )
 def dbt_models_after_predictive(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse

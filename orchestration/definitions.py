@@ -11,16 +11,12 @@ from orchestration.assets.raw import raw_assets
 from orchestration.assets.report import metrics_report
 from orchestration.checks import gates
 from orchestration.dbt import DBT_ASSETS
+from orchestration.jobs import pipeline_job
 from orchestration.project import dbt_resource
 from orchestration.resources import Warehouse, default_warehouse
 from orchestration.run_status import quality_report_sensors, run_failure_alert
 from orchestration.schedules import daily_pipeline_schedule
 from orchestration.sensors import landing_files_sensor
-
-# DuckDB allows one writer per file, and a subprocess per step costs seconds on small machines.
-pipeline_job = dg.define_asset_job(
-    "pipeline", selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor
-)
 
 
 def build_definitions(warehouse: Warehouse | None = None) -> dg.Definitions:

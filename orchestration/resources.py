@@ -13,6 +13,12 @@ import duckdb
 from subscriber_warehouse.load import connect
 from subscriber_warehouse.publish import working_path
 
+# DuckDB allows one process to open a database file for writing, and then no other process may
+# open it at all. Every step that opens the working database (raw loads, gates, dbt, the
+# predictive models, publishing) is in this Dagster pool; with its limit at 1 (README, "Running
+# in production") runs queue instead of failing on the file lock.
+WAREHOUSE_POOL = "duckdb_writer"
+
 
 class Warehouse(dg.ConfigurableResource):
     """The landing folder, the published DuckDB file BI reads, and the pipeline's private copy."""

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.jobs import PIPELINE_JOB
 from orchestration.resources import Warehouse
-from orchestration.schedules import PIPELINE_JOB
 from subscriber_warehouse import quality_report
 from subscriber_warehouse.pipeline import step_failures
 

@@ -38,6 +38,7 @@ def run_pipeline(landing: Path, warehouse: Path, load_time: str = "") -> str:
     with open(log, "w") as out, contextlib.redirect_stdout(out):
         prepare_manifest()
         from orchestration.definitions import build_definitions
+        from orchestration.partitions import full_run_tags
         from orchestration.resources import Warehouse
 
         resource = Warehouse(
@@ -49,7 +50,13 @@ def run_pipeline(landing: Path, warehouse: Path, load_time: str = "") -> str:
         job = build_definitions(resource).resolve_job_def("pipeline")
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
         with instance or dg.DagsterInstance.ephemeral() as inst:
-            result = job.execute_in_process(instance=inst, raise_on_error=False, run_config=_QUIET)
+            # the CLI rebuilds the warehouse from the landing folder: every day, full refresh
+            result = job.execute_in_process(
+                instance=inst,
+                raise_on_error=False,
+                run_config=_QUIET,
+                tags=full_run_tags(landing),
+            )
     report = quality_report.collect(result)
     quality_report.write(warehouse, report)
     if not result.success:

@@ -7,8 +7,9 @@ import duckdb
 from rows import VALID, land_minimal, row, write_csv
 
 from orchestration.assets.raw import raw_assets
+from orchestration.partitions import range_tags
 from orchestration.resources import Warehouse
-from subscriber_warehouse.contract import TABLES
+from subscriber_warehouse.contract import DAILY_TABLES, TABLES
 from subscriber_warehouse.publish import working_path
 
 
@@ -84,3 +85,80 @@ def test_materializing_again_gives_identical_tables(tmp_path):
         )
         con.close()
     assert snapshots[0] == snapshots[1]
+
+
+# --- the daily tables: partitioned by day folder ------------------------------------------------
+
+
+def land_usage_day(landing, day: str, name: str, *ids: str) -> None:
+    rows = [row("usage_events", event_id=i, occurred_at=f"{day}T08:00:00Z") for i in ids]
+    write_csv(landing / "usage_events" / day / name, rows)
+
+
+def usage_rows(tmp_path) -> list[tuple]:
+    con = duckdb.connect(str(working_path(tmp_path / "wh.duckdb")), read_only=True)
+    try:
+        return con.execute(
+            "select event_id, _source_file from raw.usage_events order by event_id"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def test_the_daily_tables_are_partitioned_by_day_with_single_run_backfills():
+    by_key = {key.path[1]: a for a in raw_assets for key in a.keys}
+    for table in TABLES:
+        partitions = by_key[table].partitions_def
+        if table in DAILY_TABLES:
+            assert isinstance(partitions, dg.DailyPartitionsDefinition), table
+            assert by_key[table].backfill_policy == dg.BackfillPolicy.single_run()
+        else:
+            assert partitions is None, table
+
+
+def test_a_partition_run_replaces_its_day_and_keeps_the_others(tmp_path):
+    landing = land_minimal(tmp_path / "landing")
+    land_usage_day(landing, "2024-01-06", "a.csv", "u1")
+    land_usage_day(landing, "2024-01-07", "a.csv", "u2")
+    assert materialize(tmp_path).success  # no partition: every file
+    land_usage_day(landing, "2024-01-07", "b.csv", "u3")  # a second file for the 7th
+    land_usage_day(landing, "2024-01-06", "b.csv", "u4")  # not loaded by the 7th's run
+
+    usage = [a for a in raw_assets if dg.AssetKey(["raw", "usage_events"]) in a.keys]
+    result = dg.materialize(
+        usage, partition_key="2024-01-07", resources={"warehouse": warehouse(tmp_path)}
+    )
+    assert result.success
+    assert usage_rows(tmp_path) == [
+        ("u1", "usage_events/2024-01-06/a.csv"),
+        ("u2", "usage_events/2024-01-07/a.csv"),
+        ("u3", "usage_events/2024-01-07/b.csv"),
+        ("use_1", "usage_events/usage_events-0001.csv"),  # top-level history: kept
+    ]
+    m = metadata(result, "usage_events")
+    assert (m["days_replaced"], m["first_day"], m["last_day"], m["files_seen"]) == (
+        1,
+        "2024-01-07",
+        "2024-01-07",
+        2,
+    )
+
+
+def test_a_range_of_days_loads_in_one_step(tmp_path):
+    landing = land_minimal(tmp_path / "landing")
+    for day, event in (("2024-01-06", "u1"), ("2024-01-08", "u2"), ("2024-01-09", "u3")):
+        land_usage_day(landing, day, "a.csv", event)
+    usage = [a for a in raw_assets if dg.AssetKey(["raw", "usage_events"]) in a.keys]
+    result = dg.materialize(
+        usage,
+        resources={"warehouse": warehouse(tmp_path)},
+        tags=range_tags("2024-01-07", "2024-01-09"),
+    )
+    assert result.success
+    starts = [e for e in result.all_events if e.event_type_value == "STEP_START"]
+    assert len(starts) == 1
+    # one materialization per day of the range, from the one step
+    events = result.asset_materializations_for_node("raw__usage_events")
+    assert sorted(e.partition for e in events) == ["2024-01-07", "2024-01-08", "2024-01-09"]
+    assert {e.metadata["days_with_files"].value for e in events} == {2}
+    assert [r[0] for r in usage_rows(tmp_path)] == ["u2", "u3"]

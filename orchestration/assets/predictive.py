@@ -6,7 +6,7 @@ import time
 import dagster as dg
 
 from orchestration.freshness import MART_FRESHNESS
-from orchestration.resources import Warehouse
+from orchestration.resources import WAREHOUSE_POOL, Warehouse
 from subscriber_warehouse.churn.warehouse import write_churn_risk
 from subscriber_warehouse.clv.contractual import write_predictions
 from subscriber_warehouse.clv.purchases import write_purchase_predictions
@@ -45,7 +45,8 @@ _SPEC = {
             "the fitted sBG survival.",
             **_SPEC,
         ),
-    ]
+    ],
+    pool=WAREHOUSE_POOL,
 )
 def contractual_clv(warehouse: Warehouse):
     started = time.perf_counter()
@@ -60,6 +61,7 @@ def contractual_clv(warehouse: Warehouse):
 
 @dg.asset(
     key=PURCHASE_KEY,
+    pool=WAREHOUSE_POOL,
     deps=[_mart("fct_invoices"), _mart("fct_subscription_periods")],
     description="One row per customer with a paid one-off invoice: BG/NBD P(alive) and expected "
     "purchases over 52 weeks, Gamma-Gamma average spend, predicted spend "
@@ -94,7 +96,8 @@ def purchase_clv(warehouse: Warehouse) -> dg.MaterializeResult:
             "cutoff: AUC, precision at the top decile, calibration by decile.",
             **_SPEC,
         ),
-    ]
+    ],
+    pool=WAREHOUSE_POOL,
 )
 def churn_risk(context: dg.AssetExecutionContext, warehouse: Warehouse):
     started = time.perf_counter()

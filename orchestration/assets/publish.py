@@ -4,7 +4,7 @@ import dagster as dg
 
 from orchestration.assets.predictive import PREDICTIVE_KEYS
 from orchestration.dbt import DBT_ASSETS
-from orchestration.resources import Warehouse
+from orchestration.resources import WAREHOUSE_POOL, Warehouse
 from subscriber_warehouse.publish import publish
 
 # every model BI reads; blocking checks on any of them (and on everything upstream) stop this step
@@ -20,6 +20,8 @@ PUBLISHED += PREDICTIVE_KEYS
     group_name="publish",
     kinds={"duckdb"},
     owners=["team:data-platform"],
+    # reads the working database
+    pool=WAREHOUSE_POOL,
     description="The published DuckDB file: marts, snapshots and load accounting, replaced "
     "atomically only after every blocking check of the run passed.",
 )
