@@ -71,7 +71,8 @@ def _raw_asset(table: Table) -> dg.AssetsDefinition:
     def _load(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         # a run without days (no partition, or a full refresh) loads every file
         days = None
-        if daily and context.has_partition_key_range and not is_full_refresh(context.run.tags):
+        partitioned = context.has_partition_key or context.has_partition_key_range
+        if daily and partitioned and not is_full_refresh(context.run.tags):
             days = context.partition_keys
         try:
             with warehouse.connection() as con:
