@@ -28,7 +28,8 @@ from orchestration.run_status import (
     quality_report_sensors,
     run_failure_alert,
 )
-from orchestration.schedules import PIPELINE_JOB, daily_pipeline_schedule
+from orchestration.jobs import PIPELINE_JOB
+from orchestration.schedules import daily_pipeline_schedule
 from orchestration.sensors import landing_files_sensor
 from subscriber_warehouse import quality_report
 
@@ -128,14 +129,17 @@ def test_freshness_adds_no_checks_to_the_pipeline(defs):
 # --- the schedule -----------------------------------------------------------------------------
 
 
-def test_the_daily_schedule_requests_one_pipeline_run():
+def test_the_daily_schedule_requests_one_pipeline_run_for_yesterday(defs):
+    # a schedule built from a partitioned asset job is resolved against the definitions
+    schedule = defs.resolve_schedule_def(daily_pipeline_schedule.name)
     context = dg.build_schedule_context(
         scheduled_execution_time=datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
     )
-    data = daily_pipeline_schedule.evaluate_tick(context)
+    data = schedule.evaluate_tick(context)
     [request] = data.run_requests
     assert isinstance(request, dg.RunRequest)
-    assert daily_pipeline_schedule.job_name == PIPELINE_JOB
+    assert request.partition_key == "2026-03-01"  # the day whose exports are now complete
+    assert schedule.job_name == PIPELINE_JOB
 
 
 # --- the landing sensor -----------------------------------------------------------------------
@@ -405,11 +409,11 @@ def run_raw_assets(tmp_path, load_table, monkeypatch) -> dg.ExecuteInProcessResu
 def test_a_transient_load_error_is_retried_in_process(tmp_path, monkeypatch):
     real_load, attempts = raw.load_table, []
 
-    def flaky_load(con, landing, table, now):
+    def flaky_load(con, landing, table, now, days=None):
         attempts.append(table)
         if table == "plans" and attempts.count("plans") == 1:
             raise OSError("landing share unavailable")
-        return real_load(con, landing, table, now)
+        return real_load(con, landing, table, now, days)
 
     result = run_raw_assets(tmp_path, flaky_load, monkeypatch)
     assert result.success
@@ -423,7 +427,7 @@ def test_a_load_that_keeps_failing_names_its_error_after_the_retries(tmp_path, m
 
     attempts = []
 
-    def broken_share(con, landing, table, now):
+    def broken_share(con, landing, table, now, days=None):
         attempts.append(table)
         raise OSError("landing share unavailable")
 
@@ -438,9 +442,9 @@ def test_a_broken_landing_file_fails_at_once_with_the_loader_message(tmp_path, m
 
     real_load, attempts = raw.load_table, []
 
-    def counted_load(con, landing, table, now):
+    def counted_load(con, landing, table, now, days=None):
         attempts.append(table)
-        return real_load(con, landing, table, now)
+        return real_load(con, landing, table, now, days)
 
     (tmp_path / "landing" / "plans").mkdir(parents=True)
     (tmp_path / "landing" / "plans" / "plans-0002.csv").write_text("plan_id\nx\n")
