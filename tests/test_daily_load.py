@@ -4,7 +4,7 @@ import re
 from datetime import datetime
 
 import pytest
-from rows import row, write_csv
+from rows import row, write_csv, write_parquet
 
 from subscriber_warehouse.load import LoadError, connect, landing_files, load_table
 
@@ -144,3 +144,23 @@ def test_a_folder_that_is_not_a_day_folder_fails_the_load_naming_it(con, tmp_pat
     write_csv(landing / folder / "a.csv", [row(table)])
     with pytest.raises(LoadError, match=re.escape(message)):
         load_table(con, landing, table, NOW)
+
+
+def test_parquet_days_load_together_and_a_corrupt_file_is_named(con, tmp_path):
+    landing = tmp_path / "landing"
+    for d in range(1, 4):
+        write_parquet(
+            landing / "usage_events" / f"2024-01-0{d}" / "a.parquet",
+            [row("usage_events", event_id=f"u{d}{i}") for i in range(50)],
+        )
+    result = load_table(con, landing, "usage_events", NOW)
+    assert [(f.file, f.rows_read, f.rows_loaded) for f in result.files] == [
+        (f"usage_events/2024-01-0{d}/a.parquet", 50, 50) for d in range(1, 4)
+    ]
+    # the footer (columns) still reads, the data pages do not
+    broken = landing / "usage_events" / "2024-01-02" / "a.parquet"
+    data = bytearray(broken.read_bytes())
+    data[8:200] = bytes(192)
+    broken.write_bytes(bytes(data))
+    with pytest.raises(LoadError, match="usage_events/2024-01-02/a.parquet: cannot read Parquet"):
+        load_table(con, landing, "usage_events", NOW)

@@ -20,6 +20,7 @@ from rows import land_minimal
 
 import orchestration.assets.raw as raw
 from orchestration.freshness import DAILY_WITH_SLACK, FRESHNESS_BY_KEY_PREFIX
+from orchestration.jobs import PIPELINE_JOB
 from orchestration.project import prepare_manifest
 from orchestration.resources import Warehouse
 from orchestration.run_status import (
@@ -28,7 +29,6 @@ from orchestration.run_status import (
     quality_report_sensors,
     run_failure_alert,
 )
-from orchestration.jobs import PIPELINE_JOB
 from orchestration.schedules import daily_pipeline_schedule
 from orchestration.sensors import landing_files_sensor
 from subscriber_warehouse import quality_report

@@ -3,7 +3,8 @@
 The daily tables (usage_events, subscription_events, payments) are partitioned by day folder: a
 run loads the days of its partition key or range, in one run whatever its length (single-run
 backfills), and keeps the other days. A full-refresh run (the CLI's), or one without a
-partition, rebuilds them from every file, top-level bulk history included. The other tables are small and rebuilt by every run.
+partition, rebuilds them from every file, top-level bulk history included. The other tables are
+small and rebuilt by every run.
 """
 
 import warnings

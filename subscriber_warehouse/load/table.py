@@ -9,24 +9,21 @@ to `raw.load_files`, replaced together with the rows.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from subscriber_warehouse.contract import TABLES, Table
-from subscriber_warehouse.load.files import (
-    LandingFile,
-    LoadError,
-    csv_batches,
-    csv_header,
-    landing_files,
-)
-from subscriber_warehouse.load.validate import checked_select, ident, sql_str
+from subscriber_warehouse.load.files import LoadError, landing_files
+from subscriber_warehouse.load.stage import FileResult, stage_files
+from subscriber_warehouse.load.validate import ident, sql_str
+
+__all__ = ["FileResult", "TableResult", "connect", "load_table"]
 
 REJECTED_ROWS_DDL = """
 create table if not exists raw.rejected_rows (
@@ -48,16 +45,6 @@ create table if not exists raw.load_files (
     rows_rejected bigint not null,
     unknown_columns varchar[]
 )"""
-
-
-@dataclass
-class FileResult:
-    file: str
-    format: str
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_rejected: int = 0
-    unknown_columns: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -110,81 +97,12 @@ def load_table(
         f"create or replace temp table _staged ({columns}, _source_file varchar, "
         "_source_row bigint, _reasons varchar[], _raw_record varchar)"
     )
-    results = [_stage_file(con, table, f, now) for f in files]
+    results = stage_files(con, table, files, now)
     if days is None:
         _publish(con, table, results)
     else:
         _publish_days(con, table, results, sorted(days))
     return TableResult(name, results, None if days is None else sorted(days))
-
-
-def _present_columns(table: Table, file: LandingFile, header: list[str]) -> tuple[dict, list]:
-    lowered = [h.strip().lower() for h in header]
-    dupes = sorted({h for h in lowered if lowered.count(h) > 1})
-    if dupes:
-        raise LoadError(f"{file.relative}: column {dupes[0]!r} appears more than once")
-    by_lower = dict(zip(lowered, header, strict=True))
-    present = {c.name: by_lower[c.name] for c in table.columns if c.name in by_lower}
-    missing = [c.name for c in table.columns if not c.nullable and c.name not in present]
-    if missing:
-        raise LoadError(
-            f"{file.relative}: missing required column {missing[0]!r} "
-            f"(required: {', '.join(c.name for c in table.columns if not c.nullable)})"
-        )
-    known = set(table.column_names)
-    unknown = [h for h, lo in zip(header, lowered, strict=True) if lo not in known]
-    return present, unknown
-
-
-def _stage_file(con, table: Table, file: LandingFile, now: datetime) -> FileResult:
-    result = FileResult(file.relative, file.format)
-    if file.format == "csv":
-        present, result.unknown_columns = _present_columns(table, file, csv_header(file))
-        for batch in csv_batches(file):
-            con.register("_batch", batch.rows)
-            _insert_checked(con, table, file, present, "_batch", now)
-            con.unregister("_batch")
-            _insert_malformed(con, file, batch.malformed)
-    else:
-        source = f"read_parquet({sql_str(str(file.path))}, file_row_number = true)"
-        try:
-            header = [r[0] for r in con.execute(f"describe select * from {source}").fetchall()]
-        except duckdb.Error as e:
-            raise LoadError(f"{file.relative}: cannot read Parquet: {e}") from None
-        header.remove("file_row_number")
-        present, result.unknown_columns = _present_columns(table, file, header)
-        numbered = f"(select *, file_row_number + 1 as _source_row from {source})"
-        _insert_checked(con, table, file, present, numbered, now)
-    result.rows_read, result.rows_rejected = con.execute(
-        "select count(*), count(*) filter (len(_reasons) > 0) from _staged where _source_file = ?",
-        [file.relative],
-    ).fetchall()[0]
-    result.rows_loaded = result.rows_read - result.rows_rejected
-    return result
-
-
-def _insert_checked(con, table: Table, file: LandingFile, present, source: str, now) -> None:
-    select = checked_select(table, present, source, now)
-    cols = ", ".join(ident(c) for c in table.column_names)
-    con.execute(
-        f"insert into _staged ({cols}, _source_row, _reasons, _raw_record, _source_file) "
-        f"select *, {sql_str(file.relative)} from ({select})"
-    )
-
-
-def _insert_malformed(con, file: LandingFile, malformed) -> None:
-    """Rows whose shape is wrong never reach typing: they are staged with their reason."""
-    if malformed:
-        con.executemany(
-            "insert into _staged (_source_file, _source_row, _reasons, _raw_record) "
-            "values (?, ?, ?, ?)",
-            [(file.relative, n, [reason], _as_json(fields)) for n, reason, fields in malformed],
-        )
-
-
-def _as_json(fields: list[str]) -> str:
-    readable = [f.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for f in fields]
-    return json.dumps(readable, ensure_ascii=False)
 
 
 def _publish(con, table: Table, results: list[FileResult]) -> None:
@@ -249,16 +167,22 @@ def _insert_accounting(con, table: Table, results: list[FileResult]) -> None:
         "from _staged where len(_reasons) > 0",
         [table.name],
     )
-    for r in results:
-        con.execute(
-            "insert into raw.load_files values (?, ?, ?, ?, ?, ?, ?)",
-            [
-                table.name,
-                r.file,
-                r.format,
-                r.rows_read,
-                r.rows_loaded,
-                r.rows_rejected,
-                r.unknown_columns,
-            ],
-        )
+    # one insert for all files: a daily table has a file per day, an insert each adds up
+    accounting = pa.table(
+        {
+            "table_name": [table.name] * len(results),
+            "source_file": [r.file for r in results],
+            "file_format": [r.format for r in results],
+            "rows_read": pa.array([r.rows_read for r in results], pa.int64()),
+            "rows_loaded": pa.array([r.rows_loaded for r in results], pa.int64()),
+            "rows_rejected": pa.array([r.rows_rejected for r in results], pa.int64()),
+            "unknown_columns": pa.array(
+                [r.unknown_columns for r in results], pa.list_(pa.string())
+            ),
+        }
+    )
+    con.register("_accounting", accounting)
+    try:
+        con.execute("insert into raw.load_files select * from _accounting")
+    finally:
+        con.unregister("_accounting")

@@ -142,8 +142,11 @@ def _minor_unit_reasons(table: Table) -> list[str]:
     return out
 
 
-def checked_select(table: Table, present: dict[str, str], source: str, now: datetime) -> str:
-    """Select from `source` the typed contract columns, `_source_row` and `_reasons` (a list).
+def checked_select(
+    table: Table, present: dict[str, str], source: str, now: datetime, with_file: bool = False
+) -> str:
+    """Select from `source` the typed contract columns, `_source_row`, `_reasons` (a list) and
+    `_raw_record`; with `with_file`, then `source`'s `_source_file` (many files in one query).
 
     `present` maps each contract column found in the file to its name there (case-insensitive
     match); contract columns missing from it are null.
@@ -162,7 +165,8 @@ def checked_select(table: Table, present: dict[str, str], source: str, now: date
     raw_json = ", ".join(f"{sql_str(c.name)}, {ident('_raw_' + c.name)}" for c in table.columns)
     return f"""
 with raw_values as (
-    select s._source_row, {", ".join(raws)} from {source} as s
+    select s._source_row, {"s._source_file, " if with_file else ""}{", ".join(raws)}
+    from {source} as s
 ),
 typed as (
     select *, {", ".join(typed)} from raw_values
@@ -176,5 +180,6 @@ select
     _source_row,
     _reasons,
     case when len(_reasons) > 0 then json_object({raw_json})::varchar end as _raw_record
+    {", _source_file" if with_file else ""}
 from checked
 """
