@@ -45,17 +45,42 @@ class MetaTranslator(DagsterDbtTranslator):
 translator = MetaTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def build_args(tags: Mapping[str, str]) -> list[str]:
+# the incremental dbt model and the daily raw table it is built from
+INCREMENTAL_MODEL = dg.AssetKey(["marts", "fct_usage_daily"])
+INCREMENTAL_SOURCE = dg.AssetKey(["raw", "usage_events"])
+
+
+def build_args(tags: Mapping[str, str], loaded_since_last_build: str | None = None) -> list[str]:
     """`dbt build` for a run with these tags. Incremental models (fct_usage_daily) rebuild the
-    days from the run's first partition day on (var reprocess_from), besides their lookback; a
+    days from var reprocess_from on, besides their lookback: the run's first partition day, or
+    an earlier day loaded since the model was last built (`loaded_since_last_build`). A
     full-refresh run rebuilds them whole. dbt models are not partitioned in Dagster: every run
     updates each one as a whole table, whatever days it loaded."""
     if is_full_refresh(tags):
         return ["build", "--full-refresh"]
-    days = run_days(tags)
+    days = [d for d in (*(run_days(tags) or ()), loaded_since_last_build) if d]
     if days:
-        return ["build", "--vars", json.dumps({"reprocess_from": days[0]})]
+        return ["build", "--vars", json.dumps({"reprocess_from": min(days)})]
     return ["build"]
+
+
+def first_day_loaded_since_last_build(instance: dg.DagsterInstance) -> str | None:
+    """The earliest day partition of the incremental model's raw table materialized since the
+    model's last materialization: days loaded by a run whose dbt step failed, or by a backfill
+    of the raw assets alone, which the next build must still catch up on."""
+    last_build = instance.fetch_materializations(INCREMENTAL_MODEL, limit=1).records
+    loaded = dg.AssetRecordsFilter(
+        asset_key=INCREMENTAL_SOURCE,
+        after_storage_id=last_build[0].storage_id if last_build else None,
+    )
+    first, cursor = None, None
+    while True:
+        page = instance.fetch_materializations(loaded, limit=1000, cursor=cursor)
+        days = [r.partition_key for r in page.records if r.partition_key]
+        first = min([*days, *([first] if first else [])], default=None)
+        if not page.has_more:
+            return first
+        cursor = page.cursor
 
 
 # Models built on the Python predictive marts (dbt sources `predictive`) run as a second dbt
@@ -68,7 +93,8 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     # dbt runs as its own process: it finds the pipeline's database through the profile's env var
     os.environ["SW_WAREHOUSE"] = str(warehouse.path)
     warehouse.path.parent.mkdir(parents=True, exist_ok=True)
-    yield from dbt.cli(build_args(context.run.tags), context=context).stream()
+    caught_up = first_day_loaded_since_last_build(context.instance)
+    yield from dbt.cli(build_args(context.run.tags, caught_up), context=context).stream()
 
 
 @dbt_assets(

@@ -12,7 +12,12 @@ from dagster._core.instance.config import PoolGranularity
 from dagster._core.storage import tags as dagster_tags
 
 from orchestration import partitions
-from orchestration.dbt import build_args
+from orchestration.dbt import (
+    INCREMENTAL_MODEL,
+    INCREMENTAL_SOURCE,
+    build_args,
+    first_day_loaded_since_last_build,
+)
 from orchestration.jobs import PIPELINE_JOB
 from orchestration.partitions import FULL_REFRESH_TAG, full_run_tags, range_tags
 from orchestration.project import prepare_manifest
@@ -175,6 +180,29 @@ def test_dbt_rebuilds_incremental_models_from_the_runs_first_day():
         "--full-refresh",
     ]
     assert build_args({}) == ["build"]
+    # days loaded since the last build that the run's own days do not cover
+    assert build_args({partitions.PARTITION_TAG: "2024-03-05"}, "2024-02-01")[-1] == (
+        '{"reprocess_from": "2024-02-01"}'
+    )
+    assert build_args({}, "2024-02-01")[-1] == '{"reprocess_from": "2024-02-01"}'
+
+
+def test_dbt_catches_up_on_days_loaded_since_the_incremental_models_last_build():
+    def materialized(instance, key, partition=None):
+        instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=partition))
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert first_day_loaded_since_last_build(instance) is None
+        materialized(instance, INCREMENTAL_SOURCE, "2024-03-01")
+        assert first_day_loaded_since_last_build(instance) == "2024-03-01"  # never built
+        materialized(instance, INCREMENTAL_MODEL)
+        assert first_day_loaded_since_last_build(instance) is None
+        # a run whose dbt step failed, then a backfill of the raw table alone
+        for day in ("2024-03-02", "2024-02-10", "2024-02-11"):
+            materialized(instance, INCREMENTAL_SOURCE, day)
+        assert first_day_loaded_since_last_build(instance) == "2024-02-10"
+        materialized(instance, INCREMENTAL_MODEL)
+        assert first_day_loaded_since_last_build(instance) is None
 
 
 def test_the_cli_runs_a_full_refresh_over_the_day_folders_present(tmp_path):
