@@ -31,9 +31,10 @@ peer = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(peer)
 
 
-def land(landing: Path, table: str, name: str, rows: list[dict]) -> None:
-    """Write rows as a typed Parquet file, as the generator does (timestamps with a zone)."""
-    folder = landing / table
+def land(landing: Path, table: str, name: str, rows: list[dict], day: str = "") -> None:
+    """Write rows as a typed Parquet file, as the generator does (timestamps with a zone), in
+    the table's folder or its day folder `day`."""
+    folder = landing / table / day
     folder.mkdir(parents=True, exist_ok=True)
     casts = ", ".join(
         f"cast({c.name} as {'timestamptz' if c.type == 'ts' else c.duckdb_type}) as {c.name}"
@@ -59,7 +60,8 @@ def raw_tables(landing: Path) -> duckdb.DuckDBPyConnection:
         )
         con.execute(
             f"create table raw.{table} as select {columns}, "
-            f"'{table}/' || parse_filename(filename) as _source_file, "
+            # the path under the landing folder, as the loader records it (day folder included)
+            f"substr(filename, {len(str(landing)) + 2}) as _source_file, "
             f"file_row_number + 1 as _source_row "
             f"from read_parquet({files}, filename = true, file_row_number = true)"
         )
@@ -240,17 +242,19 @@ def test_peer_matches_independent_on_generated_landing(tmp_path):
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     events = con.sql(
-        f"select * from read_parquet('{landing}/subscription_events/*.parquet') "
+        f"select * from read_parquet('{landing}/subscription_events/*/*.parquet') "
         "where status = 'active' order by event_id"
     ).df()
     plans = con.sql(f"select * from read_parquet('{landing}/plans/*.parquet')").df()
     con.close()
-    # a conflicting re-delivery in a later file, and a new price for every plan from mid-2025
+    # a conflicting re-delivery in a later day's delivery (the generated history ends on
+    # 2025-12-31), and a new price for every plan from mid-2025
     land(
         landing,
         "subscription_events",
         "subscription_events-zz.parquet",
         events.head(20).assign(quantity=events.head(20)["quantity"] + 3).to_dict("records"),
+        day="2026-01-01",
     )
     land(
         landing,
