@@ -11,7 +11,7 @@ a file triggers one run only; the run key hashes the run's new files, so the sam
 trigger twice even if the cursor is reset.
 
 Which runs (orchestration/partitions.py): new files in the day folders of the daily tables
-start a run of those days' partitions. Days less than MERGE_GAP_DAYS apart share one run (a
+start a run of those days' partitions. Days at most MERGE_GAP_DAYS apart share one run (a
 first landing of two years of history is one run, not 730); a late file for an older day is a
 run of that day alone: a targeted backfill, next to the run of today's files. New files of the
 other tables ride along (every run reloads those tables), or, alone, start a run of the latest
@@ -106,7 +106,7 @@ def is_bulk(name: str) -> bool:
 
 
 def day_runs(days: list[str]) -> list[tuple[str, str]]:
-    """Sorted days grouped into (first, last) ranges: days less than MERGE_GAP_DAYS apart share
+    """Sorted days grouped into (first, last) ranges: days at most MERGE_GAP_DAYS apart share
     a range (reloading the few unchanged days between them is cheaper than another run)."""
     runs: list[tuple[str, str]] = []
     for day in days:

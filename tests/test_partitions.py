@@ -99,7 +99,7 @@ def test_a_late_file_for_an_older_day_starts_a_targeted_run_of_that_day(warehous
     assert sensor.tick() == []
 
 
-def test_days_less_than_a_week_apart_share_a_run(warehouse):
+def test_days_at_most_a_week_apart_share_a_run(warehouse):
     sensor = Sensor(warehouse)
     near = f"2024-03-{1 + MERGE_GAP_DAYS:02d}"
     for day in ("2024-03-01", near, "2024-03-20"):
