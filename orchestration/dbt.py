@@ -1,6 +1,5 @@
 """The dbt project as Dagster assets: every model an asset, every dbt test an asset check."""
 
-import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -13,8 +12,13 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration.dbt_runs import (
+    PREVIEWED_SCHEMAS,
+    build_args,
+    first_day_loaded_since_last_build,
+    table_metadata,
+)
 from orchestration.freshness import MART_FRESHNESS
-from orchestration.partitions import is_full_refresh, run_days
 from orchestration.project import dbt_project
 from orchestration.resources import WAREHOUSE_POOL, Warehouse
 
@@ -45,44 +49,6 @@ class MetaTranslator(DagsterDbtTranslator):
 translator = MetaTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-# the incremental dbt model and the daily raw table it is built from
-INCREMENTAL_MODEL = dg.AssetKey(["marts", "fct_usage_daily"])
-INCREMENTAL_SOURCE = dg.AssetKey(["raw", "usage_events"])
-
-
-def build_args(tags: Mapping[str, str], loaded_since_last_build: str | None = None) -> list[str]:
-    """`dbt build` for a run with these tags. Incremental models (fct_usage_daily) rebuild the
-    days from var reprocess_from on, besides their lookback: the run's first partition day, or
-    an earlier day loaded since the model was last built (`loaded_since_last_build`). A
-    full-refresh run rebuilds them whole. dbt models are not partitioned in Dagster: every run
-    updates each one as a whole table, whatever days it loaded."""
-    if is_full_refresh(tags):
-        return ["build", "--full-refresh"]
-    days = [d for d in (*(run_days(tags) or ()), loaded_since_last_build) if d]
-    if days:
-        return ["build", "--vars", json.dumps({"reprocess_from": min(days)})]
-    return ["build"]
-
-
-def first_day_loaded_since_last_build(instance: dg.DagsterInstance) -> str | None:
-    """The earliest day partition of the incremental model's raw table materialized since the
-    model's last materialization: days loaded by a run whose dbt step failed, or by a backfill
-    of the raw assets alone, which the next build must still catch up on."""
-    last_build = instance.fetch_materializations(INCREMENTAL_MODEL, limit=1).records
-    loaded = dg.AssetRecordsFilter(
-        asset_key=INCREMENTAL_SOURCE,
-        after_storage_id=last_build[0].storage_id if last_build else None,
-    )
-    first, cursor = None, None
-    while True:
-        page = instance.fetch_materializations(loaded, limit=1000, cursor=cursor)
-        days = [r.partition_key for r in page.records if r.partition_key]
-        first = min([*days, *([first] if first else [])], default=None)
-        if not page.has_more:
-            return first
-        cursor = page.cursor
-
-
 # Models built on the Python predictive marts (dbt sources `predictive`) run as a second dbt
 # step after them; everything else is one step, so a run is two dbt invocations, not a split per
 # dependency cycle.
@@ -94,7 +60,24 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     os.environ["SW_WAREHOUSE"] = str(warehouse.path)
     warehouse.path.parent.mkdir(parents=True, exist_ok=True)
     caught_up = first_day_loaded_since_last_build(context.instance)
-    yield from dbt.cli(build_args(context.run.tags, caught_up), context=context).stream()
+    # dbt holds the DuckDB file until it exits: row counts and previews are read after that,
+    # and what succeeded before a failure is still reported before the failure is raised
+    events, failure = [], None
+    try:
+        events.extend(dbt.cli(build_args(context.run.tags, caught_up), context=context).stream())
+    except Exception as error:
+        failure = error
+    if failure and not events:
+        raise failure
+    with warehouse.reader() as con:
+        for event in events:
+            if isinstance(event, dg.Output):
+                key = context.asset_key_for_output(event.output_name)
+                if key.path[0] in PREVIEWED_SCHEMAS:
+                    event = event.with_metadata({**event.metadata, **table_metadata(con, key)})
+            yield event
+    if failure:
+        raise failure
 
 
 @dbt_assets(

@@ -12,7 +12,7 @@ from dagster._core.instance.config import PoolGranularity
 from dagster._core.storage import tags as dagster_tags
 
 from orchestration import partitions
-from orchestration.dbt import (
+from orchestration.dbt_runs import (
     INCREMENTAL_MODEL,
     INCREMENTAL_SOURCE,
     build_args,

@@ -1,0 +1,62 @@
+"""How the dbt steps run and report, apart from the dbt assets (which need the manifest): the
+arguments of a run's `dbt build`, and what a mart's materialization shows in the UI."""
+
+import json
+from collections.abc import Mapping
+
+import dagster as dg
+
+from orchestration.partitions import is_full_refresh, run_days
+
+# the incremental dbt model and the daily raw table it is built from
+INCREMENTAL_MODEL = dg.AssetKey(["marts", "fct_usage_daily"])
+INCREMENTAL_SOURCE = dg.AssetKey(["raw", "usage_events"])
+
+
+def build_args(tags: Mapping[str, str], loaded_since_last_build: str | None = None) -> list[str]:
+    """`dbt build` for a run with these tags. Incremental models (fct_usage_daily) rebuild the
+    days from var reprocess_from on, besides their lookback: the run's first partition day, or
+    an earlier day loaded since the model was last built (`loaded_since_last_build`). A
+    full-refresh run rebuilds them whole. dbt models are not partitioned in Dagster: every run
+    updates each one as a whole table, whatever days it loaded."""
+    if is_full_refresh(tags):
+        return ["build", "--full-refresh"]
+    days = [d for d in (*(run_days(tags) or ()), loaded_since_last_build) if d]
+    if days:
+        return ["build", "--vars", json.dumps({"reprocess_from": min(days)})]
+    return ["build"]
+
+
+def first_day_loaded_since_last_build(instance: dg.DagsterInstance) -> str | None:
+    """The earliest day partition of the incremental model's raw table materialized since the
+    model's last materialization: days loaded by a run whose dbt step failed, or by a backfill
+    of the raw assets alone, which the next build must still catch up on."""
+    last_build = instance.fetch_materializations(INCREMENTAL_MODEL, limit=1).records
+    loaded = dg.AssetRecordsFilter(
+        asset_key=INCREMENTAL_SOURCE,
+        after_storage_id=last_build[0].storage_id if last_build else None,
+    )
+    first, cursor = None, None
+    while True:
+        page = instance.fetch_materializations(loaded, limit=1000, cursor=cursor)
+        days = [r.partition_key for r in page.records if r.partition_key]
+        first = min([*days, *([first] if first else [])], default=None)
+        if not page.has_more:
+            return first
+        cursor = page.cursor
+
+
+# tables BI reads: counting a staging view would re-run its query over the raw table
+PREVIEWED_SCHEMAS = ("marts", "snapshots")
+PREVIEW_ROWS = 5
+
+
+def table_metadata(con, key: dg.AssetKey) -> dict:
+    """Row count and the first rows as a Markdown table, for the materialization in the UI."""
+    table = ".".join(f'"{part}"' for part in key.path)
+    rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+    preview = con.execute(f"select * from {table} limit {PREVIEW_ROWS}")
+    header = [d[0] for d in preview.description]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in preview.fetchall()]
+    return {"dagster/row_count": rows, "preview": dg.MetadataValue.md("\n".join(lines))}
