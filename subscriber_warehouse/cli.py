@@ -110,9 +110,9 @@ def spark_load(landing: Path, spark_dir: Path | None) -> None:
     from datetime import UTC, datetime
 
     try:
-        from subscriber_warehouse import spark_load as sl
-
         import pyspark  # noqa: F401
+
+        from subscriber_warehouse import spark_load as sl
     except ImportError as exc:
         raise click.ClickException(
             f"{exc}: install the spark extra (make test-spark builds .venv-spark)"

@@ -123,14 +123,16 @@ def copy_raw(duckdb_path: Path, spark: SparkSession, tables: Iterable[str] | Non
                 con.execute(f"copy raw.{name} to '{path}' (format parquet)")
                 # DuckDB's naive timestamps arrive as timestamp_ntz: cast every column to the
                 # Spark type the models expect (timestamps in the UTC session time zone)
-                casts = ", ".join(f"cast(`{c[0]}` as {_spark_type(c[1])}) as `{c[0]}`" for c in columns)
-                frame = spark.read.parquet(str(path)).selectExpr(*casts.split(", "))
+                casts = [f"cast(`{c}` as {_spark_type(t)}) as `{c}`" for c, t, *_ in columns]
+                frame = spark.read.parquet(str(path)).selectExpr(*casts)
                 spark.sql(f"drop table if exists raw.{name}")
                 frame.write.format("parquet").saveAsTable(f"raw.{name}")
                 counts[name] = spark.table(f"raw.{name}").count()
                 expected = con.execute(f"select count(*) from raw.{name}").fetchone()[0]
                 if counts[name] != expected:
-                    raise RuntimeError(f"raw.{name}: {counts[name]} rows in Spark, {expected} in DuckDB")
+                    raise RuntimeError(
+                        f"raw.{name}: {counts[name]} rows in Spark, {expected} in DuckDB"
+                    )
     finally:
         con.close()
     return counts
