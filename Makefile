@@ -7,8 +7,14 @@ UV_VERSION := 0.13.9
 LANDING ?= data/landing
 WAREHOUSE ?= data/warehouse.duckdb
 CUSTOMERS ?= 10000
+# Spark (the `spark` extra) lives in its own venv, built from its own lock
+SPARK_VENV := .venv-spark
+SPARK_BIN := $(SPARK_VENV)/bin
+SPARK_STAMP := $(SPARK_VENV)/.installed-$(shell cat requirements-spark.lock pyproject.toml | cksum | cut -d' ' -f1)
+SPARK_DIR ?= data/spark
+SPARK_ENV := SPARK_LOCAL_IP=127.0.0.1 SW_SPARK_DIR=$(abspath $(SPARK_DIR))
 
-.PHONY: setup browser run test lint lock dev clean
+.PHONY: setup browser run test lint lock dev clean spark-setup spark-run test-spark
 
 setup: $(STAMP)
 
@@ -40,10 +46,38 @@ lint: setup
 test: lint browser
 	$(BIN)/pytest
 
-# Re-resolve the lock file after changing a pin in pyproject.toml.
+# Re-resolve the lock files after changing a pin in pyproject.toml.
 lock: setup
 	$(BIN)/uv pip compile pyproject.toml --extra dev -p 3.11 --generate-hashes --no-header \
 		-o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra spark -p 3.11 --generate-hashes --no-header \
+		-o requirements-spark.lock
+
+# Spark: the project with the `spark` extra (dbt-spark, pyspark) in .venv-spark. Needs Java 17+.
+spark-setup: $(SPARK_STAMP)
+
+$(SPARK_STAMP): requirements-spark.lock pyproject.toml
+	@command -v java >/dev/null || (echo "Spark needs Java 17 or later on PATH" >&2; exit 1)
+	test -x $(SPARK_BIN)/python || $(PYTHON) -m venv $(SPARK_VENV)
+	$(SPARK_BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(SPARK_BIN)/uv pip install -q --python $(SPARK_BIN)/python -r requirements-spark.lock
+	$(SPARK_BIN)/uv pip install -q --python $(SPARK_BIN)/python --no-deps -e .
+	rm -f $(SPARK_VENV)/.installed-* && touch $@
+
+# The landing files loaded into Spark (database raw under SPARK_DIR), then the Spark selector
+# of the dbt project (README, "Running on Spark").
+spark-run: spark-setup
+	@if [ -z "$$(ls -A $(LANDING) 2>/dev/null)" ]; then \
+		echo "$(LANDING) is empty: generating sample data for $(CUSTOMERS) customers"; \
+		$(SPARK_BIN)/subscriber-warehouse generate --customers $(CUSTOMERS) --out $(LANDING); \
+	fi
+	$(SPARK_ENV) $(SPARK_BIN)/subscriber-warehouse spark-load --landing $(LANDING) \
+		--spark-dir $(SPARK_DIR)
+	$(SPARK_ENV) SW_DBT_TARGET=spark $(SPARK_BIN)/dbt build --selector spark
+
+# Only the Spark equivalence test (marker spark; `make test` leaves it out).
+test-spark: spark-setup
+	$(SPARK_ENV) $(SPARK_BIN)/pytest -m spark tests/test_spark_equivalence.py
 
 dev: setup
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000

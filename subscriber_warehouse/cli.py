@@ -89,6 +89,58 @@ def run(landing: Path, warehouse: Path) -> None:
     click.echo(summary)
 
 
+@main.command("spark-load")
+@click.option(
+    "--landing", default=DEFAULT_LANDING, show_default=True, type=click.Path(path_type=Path)
+)
+@click.option(
+    "--spark-dir",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Spark warehouse and metastore folder [default: $SW_SPARK_DIR or data/spark]; give "
+    "dbt the same one (SW_SPARK_DIR, absolute).",
+)
+def spark_load(landing: Path, spark_dir: Path | None) -> None:
+    """Load the landing files into Spark database `raw`, for `dbt build --target spark`.
+
+    The normal loader validates the files into <spark-dir>/raw_load.duckdb (raw contract,
+    quarantine, accounting); each raw table is then written as a Parquet table of the Spark
+    warehouse dbt's `spark` target opens. Needs the `spark` extra (.venv-spark).
+    """
+    from datetime import UTC, datetime
+
+    try:
+        import pyspark  # noqa: F401
+
+        from subscriber_warehouse import spark_load as sl
+    except ImportError as exc:
+        raise click.ClickException(
+            f"{exc}: install the spark extra (make test-spark builds .venv-spark)"
+        ) from exc
+    from subscriber_warehouse.load import LoadError
+
+    directory = (spark_dir or sl.spark_dir()).resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    load_time = os.environ.get("SW_LOAD_TIME", "")
+    now = (
+        datetime.fromisoformat(load_time).astimezone(UTC) if load_time else datetime.now(UTC)
+    ).replace(tzinfo=None)
+    try:
+        loaded = sl.load_landing(landing, directory / "raw_load.duckdb", now)
+    except LoadError as exc:
+        raise click.ClickException(str(exc)) from exc
+    spark = sl.session(directory)
+    try:
+        counts = sl.copy_raw(directory / "raw_load.duckdb", spark)
+    finally:
+        spark.stop()
+    for name, (rows, rejected) in loaded.items():
+        note = f" ({rejected:,} rejected: raw.rejected_rows)" if rejected else ""
+        click.echo(f"raw.{name}: {rows:,} rows{note}")
+    click.echo(f"{len(counts)} tables in Spark database raw under {directory}")
+    click.echo(f"next: SW_SPARK_DIR={directory} SW_DBT_TARGET=spark dbt build --selector spark")
+
+
 @main.command()
 @click.option(
     "--warehouse",

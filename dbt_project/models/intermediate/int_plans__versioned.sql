@@ -10,7 +10,9 @@ versioned as (
 
     select
         plans.*,
-        row_number() over (partition by plan_id order by updated_at) as version_number,
+        -- bigint on every engine (Spark's row_number() is an int)
+        cast(row_number() over (partition by plan_id order by updated_at) as bigint)
+            as version_number,
         lead(updated_at) over (partition by plan_id order by updated_at) as next_version_at
 
     from plans

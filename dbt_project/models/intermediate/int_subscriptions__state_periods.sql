@@ -107,8 +107,10 @@ final as (
         mrr_local,
         rate_to_reporting,
         mrr,
-        row_number() over (
-            partition by subscription_id order by occurred_at, event_id
+        -- bigint on every engine (Spark's row_number() is an int)
+        cast(
+            row_number() over (partition by subscription_id order by occurred_at, event_id)
+            as bigint
         ) as state_number,
         occurred_at as valid_from,
         lead(occurred_at) over (

@@ -55,8 +55,11 @@ final as (
         coalesce(payment_summary.payment_attempts, 0) as payment_attempts,
         coalesce(payment_summary.failed_payment_attempts, 0) as failed_payment_attempts,
         payment_summary.first_paid_at,
-        {{ dbt.datediff('invoices.issued_at', 'payment_summary.first_paid_at', 'day') }}
-            as days_to_pay,
+        -- bigint on every engine (Spark's datediff() is an int)
+        cast(
+            {{ dbt.datediff('invoices.issued_at', 'payment_summary.first_paid_at', 'day') }}
+            as bigint
+        ) as days_to_pay,
         invoices.updated_at
 
     from invoices

@@ -19,9 +19,12 @@ numbered as (
         -- a payment not tied to an invoice is its own first attempt
         case
             when payments.invoice_id is null then 1
-            else row_number() over (
-                partition by payments.invoice_id
-                order by payments.attempted_at, payments.payment_id
+            -- bigint on every engine (Spark's row_number() is an int)
+            else cast(
+                row_number() over (
+                    partition by payments.invoice_id
+                    order by payments.attempted_at, payments.payment_id
+                ) as bigint
             )
         end as attempt_number
 

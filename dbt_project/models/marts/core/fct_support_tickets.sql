@@ -30,7 +30,8 @@ final as (
         category,
         satisfaction_score,
         resolved_at is not null as is_resolved,
-        cast(resolution_seconds / 3600.0 as double) as resolution_hours,
+        -- a double division on every engine (3600.0 is a decimal on Spark)
+        cast(resolution_seconds as double) / 3600 as resolution_hours,
         coalesce(satisfaction_score <= 2, false) as is_low_satisfaction
 
     from durations

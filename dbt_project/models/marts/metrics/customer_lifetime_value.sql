@@ -112,7 +112,7 @@ final as (
         {{ money('coalesce(revenue.payments_collected, 0) - coalesce(revenue.refunds_paid, 0)') }}
             as historical_net_revenue,
         as_of_metrics.expected_lifetime_months,
-        {{ money(
+        {{ money_from_double(
             'coalesce(current_mrr.mrr, 0) * ' ~ var('gross_margin')
             ~ ' * as_of_metrics.expected_lifetime_months'
         ) }} as formula_clv,
