@@ -1,9 +1,16 @@
-"""Benchmarks: generation, raw load and dbt build at several scales, with wall time and peak RSS.
+"""Benchmarks: the whole pipeline at several scales, against a floor and a peer.
 
     .venv/bin/python benchmarks/run.py --customers 10000 100000 1000000 [--workdir /tmp/swbench]
 
-Each phase runs as its own process under `/usr/bin/time -v`, so peak RSS is that phase's alone.
-Figures print as a table and are written to benchmarks/results/<date>.json and .md.
+Per scale: generate landing data (kept in the workdir and reused), hold back the newest day's
+folders, `subscriber-warehouse run` (full: load, gates, dbt build, predictive models, publish,
+exports, report), then put the held day back and `subscriber-warehouse run --day <it>` (the
+daily incremental run on top of that warehouse); then the floor (DuckDB alone reading every
+landing file once) and the peer (dbt-labs' mrr-playbook method in plain SQL, checked against
+our month-end MRR). Each runs as its own process under `/usr/bin/time -v`, so its wall time and
+peak RSS are its own; the run's time per phase comes from Dagster's event log (both runs share a
+DAGSTER_HOME in the workdir, as a production instance keeps one). The table is printed and
+written to benchmarks/results/<date>.json and .md.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -24,18 +32,45 @@ from peer import peer
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-LOAD = """
-import sys
-from datetime import datetime
-from pathlib import Path
-from subscriber_warehouse.contract import TABLES
-from subscriber_warehouse.load import connect, load_table
-con = connect(sys.argv[2], "6GB")
-for table in TABLES:
-    load_table(con, Path(sys.argv[1]), table, datetime(2026, 1, 2))
-con.close()
+from subscriber_warehouse.contract import DAILY_TABLES  # noqa: E402
+from subscriber_warehouse.load.files import day_folders  # noqa: E402
+
+# Per-step seconds of the newest run in DAGSTER_HOME, read in a process of its own (Dagster's
+# imports would otherwise count in nothing timed, but slow the script's start).
+STEP_SECONDS = """
+import json, sys
+import dagster as dg
+with dg.DagsterInstance.get() as instance:
+    run = instance.get_runs(limit=1)[0]
+    started, seconds = {}, {}
+    for record in instance.all_logs(run.run_id):
+        event = record.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            started[event.step_key] = record.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+            seconds[event.step_key] = record.timestamp - started[event.step_key]
+    print(json.dumps({"status": run.status.value, "steps": seconds}))
 """
+
+PHASES = ("load", "gates", "dbt", "predictive", "publish", "exports", "report")
+
+
+def phase(step_key: str) -> str:
+    """The phase of a step of the pipeline job, by the asset or check it runs."""
+    if step_key.startswith("dbt_"):
+        return "dbt"
+    if step_key.startswith("raw__"):
+        return "gates" if "gate" in step_key or "check" in step_key else "load"
+    for name in ("publish", "exports", "report"):
+        if step_key.startswith(name):
+            return name
+    if "gate" in step_key or "check" in step_key:
+        return "gates"
+    return "predictive"
 
 
 def timed(command: list[str], env: dict | None = None) -> dict:
@@ -54,70 +89,100 @@ def timed(command: list[str], env: dict | None = None) -> dict:
     return {"seconds": round(seconds, 1), "peak_rss_mib": round(rss_kb / 1024)}
 
 
+def pipeline_run(landing: Path, warehouse: Path, home: Path, day: str | None = None) -> dict:
+    env = {"DAGSTER_HOME": str(home)}
+    command = [str(BIN / "subscriber-warehouse"), "run", "--landing", str(landing)]
+    command += ["--warehouse", str(warehouse), *(["--day", day] if day else [])]
+    figures = timed(command, env)
+    steps = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", STEP_SECONDS],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, **env},
+        ).stdout
+    )["steps"]
+    figures["phases"] = {
+        p: round(sum(s for k, s in steps.items() if phase(k) == p), 1) for p in PHASES
+    }
+    figures["steps"] = {k: round(s, 1) for k, s in sorted(steps.items(), key=lambda x: -x[1])}
+    return figures
+
+
+def newest_day(landing: Path) -> str:
+    return max(d for table in DAILY_TABLES for d in day_folders(landing, table))
+
+
+def move_day(landing: Path, held: Path, day: str, back: bool) -> None:
+    """Move the day folders of `day` from the landing to `held` (or back)."""
+    for table in DAILY_TABLES:
+        src, dst = landing / table / day, held / table / day
+        if back:
+            src, dst = dst, src
+        if src.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(src, dst)
+
+
 def bench(customers: int, workdir: Path) -> dict:
-    landing, warehouse = workdir / f"landing-{customers}", workdir / f"wh-{customers}.duckdb"
-    if warehouse.exists():
-        warehouse.unlink()
-    figures = {"customers": customers}
+    landing = workdir / f"landing-{customers}"
+    warehouse = workdir / f"wh-{customers}" / "warehouse.duckdb"
+    home, held = workdir / f"dagster-{customers}", workdir / f"held-{customers}"
+    for stale in (warehouse.parent, home):
+        shutil.rmtree(stale, ignore_errors=True)
+    warehouse.parent.mkdir(parents=True)
+    home.mkdir()
+    shutil.copy(ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
+    figures: dict = {"customers": customers}
+    if held.exists():  # an interrupted earlier run
+        for day in {d.name for table in held.iterdir() for d in table.iterdir()}:
+            move_day(landing, held, day, back=True)
     if not (landing / "_manifest.json").exists():
-        figures["generate"] = timed(
-            [
-                str(BIN / "subscriber-warehouse"),
-                "generate",
-                "--customers",
-                str(customers),
-                "--out",
-                str(landing),
-                "--workers",
-                "2",
-            ]
-        )
+        command = [str(BIN / "subscriber-warehouse"), "generate", "--customers", str(customers)]
+        figures["generate"] = timed([*command, "--out", str(landing), "--workers", "2"])
     manifest = json.loads((landing / "_manifest.json").read_text())
-    figures["rows"] = sum(manifest["rows"].values())
-    figures["load"] = timed([sys.executable, "-c", LOAD, str(landing), str(warehouse)])
-    figures["dbt_build"] = timed(
-        [
-            str(BIN / "dbt"),
-            "build",
-            "--project-dir",
-            str(ROOT),
-            "--profiles-dir",
-            str(ROOT),
-            "--target-path",
-            str(workdir / "target"),
-            "--log-path",
-            str(workdir / "logs"),
-        ],
-        env={"SW_WAREHOUSE": str(warehouse)},
-    )
+    figures["rows"] = manifest["rows"]
+    day = newest_day(landing)
+    move_day(landing, held, day, back=False)
+    try:
+        figures["full_run"] = pipeline_run(landing, warehouse, home)
+    finally:
+        move_day(landing, held, day, back=True)
+    figures["daily_run"] = {"day": day, **pipeline_run(landing, warehouse, home, day)}
+    figures["warehouse_gib"] = round(warehouse.stat().st_size / 2**30, 2)
     figures["floor"] = floor(landing)
-    figures["floor_ratio"] = round(
-        (figures["load"]["seconds"] + figures["dbt_build"]["seconds"])
-        / figures["floor"]["seconds"],
-        1,
+    figures["floor_ratio"] = round(figures["full_run"]["seconds"] / figures["floor"]["seconds"], 1)
+    figures["load_floor_ratio"] = round(
+        figures["full_run"]["phases"]["load"] / figures["floor"]["seconds"], 1
     )
     figures["peer"] = peer(landing, warehouse)
     return figures
 
 
 def markdown(results: list[dict], machine: str) -> str:
-    lines = [
-        f"Machine: {machine}",
-        "",
-        "| customers | landed rows | generate s | generate MiB | load s | load MiB | "
-        "dbt build s | dbt build MiB | floor s | (load + build) / floor | peer s | "
-        "peer mismatches |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    head = (
+        "| customers | subscription events | invoices + payments | usage events | rows landed "
+        "| full run s | full run peak MiB | daily run s | daily run peak MiB | floor s "
+        "| full run / floor | load / floor | peer s | peer mismatches |"
+    )
+    lines = [f"Machine: {machine}", "", head, "|" + "---|" * head.count(" | ") + "---|"]
     for r in results:
-        g = r.get("generate", {"seconds": "-", "peak_rss_mib": "-"})
+        rows, full, daily = r["rows"], r["full_run"], r["daily_run"]
         lines.append(
-            f"| {r['customers']:,} | {r['rows']:,} | {g['seconds']} | "
-            f"{g['peak_rss_mib']} | {r['load']['seconds']} | {r['load']['peak_rss_mib']} "
-            f"| {r['dbt_build']['seconds']} | {r['dbt_build']['peak_rss_mib']} "
-            f"| {r['floor']['seconds']} | {r['floor_ratio']} | {r['peer']['seconds']} "
+            f"| {r['customers']:,} | {rows['subscription_events']:,} "
+            f"| {rows['invoices'] + rows['payments']:,} | {rows['usage_events']:,} "
+            f"| {sum(rows.values()):,} | {full['seconds']} | {full['peak_rss_mib']} "
+            f"| {daily['seconds']} | {daily['peak_rss_mib']} | {r['floor']['seconds']} "
+            f"| {r['floor_ratio']} | {r['load_floor_ratio']} | {r['peer']['seconds']} "
             f"| {r['peer']['mismatches']} of {r['peer']['customer_months']:,} |"
         )
+    lines += ["", "Seconds per phase (steps' own time from Dagster's event log):", ""]
+    lines += ["| customers | run | " + " | ".join(PHASES) + " |", "|---|---|" + "---|" * 7]
+    for r in results:
+        for run in ("full_run", "daily_run"):
+            cells = " | ".join(str(r[run]["phases"][p]) for p in PHASES)
+            lines.append(f"| {r['customers']:,} | {run.replace('_', ' ')} | {cells} |")
     return "\n".join(lines)
 
 
@@ -125,19 +190,20 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/swbench"))
+    parser.add_argument("--label", default="", help="suffix of the results' file names")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     machine = f"{os.cpu_count()} cores, {memory:.0f} GiB, {platform.platform()}"
     results = []
     for n in args.customers:
-        results.append(bench(n, args.workdir))
+        results.append(bench(n, args.workdir.resolve()))
         print(json.dumps(results[-1]), flush=True)
     table = markdown(results, machine)
     print(table)
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d") + (f"-{args.label}" if args.label else "")
     (out / f"{stamp}.json").write_text(
         json.dumps({"machine": machine, "results": results}, indent=2)
     )

@@ -28,8 +28,14 @@ class PipelineFailed(Exception):
         self.published = published
 
 
-def run_pipeline(landing: Path, warehouse: Path, load_time: str = "") -> str:
-    """Materialise every asset; raise PipelineFailed naming each failed step and why."""
+def run_pipeline(
+    landing: Path, warehouse: Path, load_time: str = "", day: str | None = None
+) -> str:
+    """Materialise every asset; raise PipelineFailed naming each failed step and why.
+
+    Without `day` the warehouse is rebuilt from every landing file (full refresh); with it,
+    the run is that day's partition, as the daily schedule's: the daily tables load only that
+    day's folders and incremental models update from it."""
     from orchestration.project import prepare_manifest
 
     log = run_log(warehouse)
@@ -38,7 +44,7 @@ def run_pipeline(landing: Path, warehouse: Path, load_time: str = "") -> str:
     with open(log, "w") as out, contextlib.redirect_stdout(out):
         prepare_manifest()
         from orchestration.definitions import build_definitions
-        from orchestration.partitions import full_run_tags
+        from orchestration.partitions import PARTITION_TAG, full_run_tags
         from orchestration.resources import Warehouse
 
         resource = Warehouse(
@@ -50,12 +56,11 @@ def run_pipeline(landing: Path, warehouse: Path, load_time: str = "") -> str:
         job = build_definitions(resource).resolve_job_def("pipeline")
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
         with instance or dg.DagsterInstance.ephemeral() as inst:
-            # the CLI rebuilds the warehouse from the landing folder: every day, full refresh
             result = job.execute_in_process(
                 instance=inst,
                 raise_on_error=False,
                 run_config=_QUIET,
-                tags=full_run_tags(landing),
+                tags=full_run_tags(landing) if day is None else {PARTITION_TAG: day},
             )
     report = quality_report.collect(result)
     quality_report.write(warehouse, report)

@@ -169,10 +169,11 @@ def test_layout_and_manifest(landing):
         if table in ("plans", "campaigns", "fx_rates"):
             assert [f.name for f in files] == [f"{table}-00000.{landing.fmt}"]
         elif table in contract.DAILY_TABLES:
-            # a file per chunk and UTC day with rows, in that day's folder
-            chunks = {f"{table}-{k:05d}.{landing.fmt}" for k in range(3)}
-            assert {f.name for f in files} == chunks
-            assert len({f.parent.name for f in files}) > 200
+            # one file per UTC day with rows, in that day's folder, named by it
+            assert [f.name for f in files] == [
+                f"{table}-{f.parent.name}.{landing.fmt}" for f in files
+            ]
+            assert len({f.parent.name for f in files}) == len(files) > 200
         else:
             assert [f.name for f in files] == [f"{table}-{k:05d}.{landing.fmt}" for k in range(3)]
         assert m["rows"][table] == landing.one(f"SELECT count(*) FROM {table}") > 0

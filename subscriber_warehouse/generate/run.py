@@ -9,17 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 from tqdm import tqdm
 
-from ..contract import CONTRACT_VERSION, TABLES
+from ..contract import CONTRACT_VERSION, DAILY_TABLES, TABLES
 from .chunk import ChunkTask, catalog_for, run_chunk
 from .dirt import count_rows, write_dirt
 from .reference import campaign_rows, fx_columns, plan_rows
 from .timeutil import add_months, epoch_seconds, iso_ts
-from .write import columns_from_rows, file_name, to_arrow, write_arrow
+from .write import columns_from_rows, file_name, merge_day, to_arrow, write_arrow
 
 GENERATOR_VERSION = 1
 FORMATS = ("parquet", "csv")
@@ -119,6 +119,10 @@ def generate(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
 
+    # Parquet and CSV I/O release the GIL: threads are enough
+    with ThreadPoolExecutor(workers) as threads:
+        days = [(d, t) for t in DAILY_TABLES for d in (out / t).iterdir() if d.is_dir()]
+        list(threads.map(lambda day: merge_day(day[0], day[1], fmt), days))
     dirt = write_dirt(out, dirt_parts, t_end) if dirty else []
     for table, n in count_rows(dirt).items():
         rows[table] += n

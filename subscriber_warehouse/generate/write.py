@@ -165,3 +165,22 @@ def write_daily(out: Path, table: str, chunk: int, data: pa.Table, seconds, fmt:
     for start, end in zip(starts, [*starts[1:], len(days)], strict=True):
         path = out / file_name(table, chunk, fmt, iso_date(int(days[start])))
         write_arrow(path, data.slice(start, end - start), fmt)
+
+
+def merge_day(folder: Path, table: str, fmt: str) -> None:
+    """Replace a day folder's per-chunk files by one file, `<table>-<day>.<fmt>`, rows in chunk
+    order: an exporter delivers a day as one file, and a thousand tiny files per day would make
+    any reader slow."""
+    parts = sorted(folder.glob(f"{table}-*.{fmt}"))
+    target = folder / f"{table}-{folder.name}.{fmt}"
+    if fmt == "parquet":
+        pq.write_table(pa.concat_tables(pq.read_table(f) for f in parts), target, compression="zstd")
+    else:
+        with open(target, "wb") as out:
+            for i, part in enumerate(parts):
+                with open(part, "rb") as src:
+                    if i:
+                        src.readline()  # the header, written once
+                    out.write(src.read())
+    for part in parts:
+        part.unlink()
