@@ -206,7 +206,7 @@ class Subscription:
                 todo.append((rng.randint(lo, hi), "up"))
             elif tier_i > 0 and rng.random() < _p(0.015, m):
                 todo.append((rng.randint(lo, hi), "down"))
-        if self.plan.tier != "starter":  # seat-based tiers: seats follow the team's size, week by week
+        if self.plan.tier != "starter":  # seat-based tiers: seats follow the team, week by week
             for _ in range(max(1, round((hi - lo) / WEEK))):
                 if rng.random() < SEAT_CHANGE_PER_WEEK:
                     todo.append((rng.randint(lo, hi), "qty"))

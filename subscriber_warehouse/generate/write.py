@@ -174,7 +174,8 @@ def merge_day(folder: Path, table: str, fmt: str) -> None:
     parts = sorted(folder.glob(f"{table}-*.{fmt}"))
     target = folder / f"{table}-{folder.name}.{fmt}"
     if fmt == "parquet":
-        pq.write_table(pa.concat_tables(pq.read_table(f) for f in parts), target, compression="zstd")
+        merged = pa.concat_tables(pq.read_table(f) for f in parts)
+        pq.write_table(merged, target, compression="zstd")
     else:
         with open(target, "wb") as out:
             for i, part in enumerate(parts):
