@@ -51,7 +51,7 @@ def run_pipeline(
             landing_dir=str(landing),
             warehouse_path=str(warehouse),
             load_time=load_time,
-            memory_limit=os.environ.get("SW_MEMORY_LIMIT", "6GB"),
+            memory_limit=os.environ.get("SW_MEMORY_LIMIT", "4GB"),
         )
         job = build_definitions(resource).resolve_job_def("pipeline")
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None

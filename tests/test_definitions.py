@@ -56,3 +56,19 @@ def test_dbt_tests_are_asset_checks(defs):
     ]
     assert len(bridge) >= 10
     assert len(checks) > 200
+
+
+def test_the_gates_reader_keeps_to_the_memory_limit_of_the_writer(tmp_path):
+    from orchestration.resources import Warehouse
+
+    warehouse = Warehouse(
+        landing_dir=str(tmp_path), warehouse_path=str(tmp_path / "wh.duckdb"), memory_limit="1GB"
+    )
+    setting = "select current_setting('memory_limit')"
+    with warehouse.connection() as con:
+        written = con.execute(setting).fetchone()[0]
+    with warehouse.reader() as con:
+        assert con.execute(setting).fetchone()[0] == written
+    with warehouse.connection() as con:  # and neither is DuckDB's default, 80 % of RAM
+        con.execute("reset memory_limit")
+        assert con.execute(setting).fetchone()[0] != written
