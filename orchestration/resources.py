@@ -20,12 +20,17 @@ from subscriber_warehouse.publish import working_path
 WAREHOUSE_POOL = "duckdb_writer"
 
 
+def env_memory_limit() -> str:
+    """DuckDB's memory_limit for every connection: SW_MEMORY_LIMIT, else profiles.yml's default."""
+    return os.environ.get("SW_MEMORY_LIMIT", "4GB")
+
+
 class Warehouse(dg.ConfigurableResource):
     """The landing folder, the published DuckDB file BI reads, and the pipeline's private copy."""
 
     landing_dir: str
     warehouse_path: str
-    memory_limit: str = "4GB"
+    memory_limit: str = "4GB"  # as env_memory_limit()
     # the moment future-dated rows are judged against; empty means the run's start
     load_time: str = ""
 
@@ -73,6 +78,6 @@ def default_warehouse() -> Warehouse:
     return Warehouse(
         landing_dir=os.environ.get("SW_LANDING_DIR", "data/landing"),
         warehouse_path=os.environ.get("SW_WAREHOUSE", "data/warehouse.duckdb"),
-        memory_limit=os.environ.get("SW_MEMORY_LIMIT", "4GB"),
+        memory_limit=env_memory_limit(),
         load_time=os.environ.get("SW_LOAD_TIME", ""),
     )

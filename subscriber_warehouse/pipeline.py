@@ -45,13 +45,13 @@ def run_pipeline(
         prepare_manifest()
         from orchestration.definitions import build_definitions
         from orchestration.partitions import PARTITION_TAG, full_run_tags
-        from orchestration.resources import Warehouse
+        from orchestration.resources import Warehouse, env_memory_limit
 
         resource = Warehouse(
             landing_dir=str(landing),
             warehouse_path=str(warehouse),
             load_time=load_time,
-            memory_limit=os.environ.get("SW_MEMORY_LIMIT", "4GB"),
+            memory_limit=env_memory_limit(),
         )
         job = build_definitions(resource).resolve_job_def("pipeline")
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
