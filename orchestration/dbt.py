@@ -1,6 +1,5 @@
 """The dbt project as Dagster assets: every model an asset, every dbt test an asset check."""
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +18,7 @@ from orchestration.dbt_runs import (
     table_metadata,
 )
 from orchestration.freshness import MART_FRESHNESS
-from orchestration.project import dbt_project
+from orchestration.project import dbt_project, use_database
 from orchestration.resources import WAREHOUSE_POOL, Warehouse
 
 
@@ -56,8 +55,7 @@ AFTER_PREDICTIVE = "source:predictive+"
 
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-    # dbt runs as its own process: it finds the pipeline's database through the profile's env var
-    os.environ["SW_WAREHOUSE"] = str(warehouse.path)
+    use_database(warehouse.path)
     warehouse.path.parent.mkdir(parents=True, exist_ok=True)
     caught_up = first_day_loaded_since_last_build(context.instance)
     # dbt holds the DuckDB file until it exits: row counts and previews are read after that,

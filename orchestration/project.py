@@ -1,5 +1,6 @@
 """The cached dbt project, apart from the assets so the manifest can be built before they load."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,8 +13,18 @@ dbt_project = DbtProject(project_dir=ROOT, profiles_dir=ROOT)
 dbt_project.prepare_if_dev()
 
 
-def prepare_manifest() -> Path:
-    """Build target/manifest.json (`dbt parse`) for runs outside `dagster dev`."""
+def use_database(path: Path) -> None:
+    """Point dbt's profile at the database a run builds. dbt runs as its own process and reads
+    the path from the environment; parse and build must see the same profile, or each build
+    starts with a full re-parse ("Unable to do partial parsing because profile has changed")."""
+    os.environ["SW_WAREHOUSE"] = str(path)
+
+
+def prepare_manifest(database: Path | None = None) -> Path:
+    """Build target/manifest.json (`dbt parse`) for runs outside `dagster dev`; with `database`,
+    parsed with the profile the run's builds will use, so they reuse the parse."""
+    if database is not None:
+        use_database(database)
     # the default preparer looks for `dbt` on PATH, which an un-activated venv lacks
     dbt_resource().cli(["parse"], target_path=dbt_project.target_path).wait()
     return dbt_project.manifest_path

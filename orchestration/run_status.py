@@ -15,10 +15,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration import quality_report
 from orchestration.jobs import PIPELINE_JOB
 from orchestration.resources import Warehouse
-from subscriber_warehouse import quality_report
-from subscriber_warehouse.pipeline import step_failures
 
 ALERT_WEBHOOK_ENV = "SW_ALERT_WEBHOOK_URL"
 WEBHOOK_TIMEOUT_SECONDS = 5
@@ -39,7 +38,7 @@ def failure_alert(context: dg.RunFailureSensorContext) -> dict:
         "time_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "failed_steps": [
             {"step": step, "error": error}
-            for step, error in step_failures(context.get_step_failure_events())
+            for step, error in quality_report.step_failures(context.get_step_failure_events())
         ],
         "error": context.failure_event.message,
     }

@@ -26,6 +26,10 @@ class Check:
     rows_sql: str | None = None  # rows the check speaks for, when not the frame's rows
     sample_sql: str | None = None
     min_rows: int = 0
+    # when this query returns false the check does not apply to the business's data (e.g. the
+    # subscription marts of a business that sells one-off purchases only): it is not evaluated
+    # and the gate notes why, instead of failing for too few rows
+    applies_sql: str | None = None
 
 
 def _zero(column: str) -> Callable[[], list]:
@@ -51,6 +55,7 @@ REFERENCES = {
     ("payments", "invoice_id"): ("invoices", "invoice_id"),
     ("refunds", "payment_id"): ("payments", "payment_id"),
     ("campaign_touches", "campaign_id"): ("campaigns", "campaign_id"),
+    ("customer_attributes", "customer_id"): ("customers", "customer_id"),
 }
 
 # table -> (date expression, currency expression) of the amounts converted to the reporting currency
@@ -241,14 +246,29 @@ def _lifecycle(table: Table) -> list[Check]:
     ]
 
 
+# whether exports still arrive: the newest row of the first of these tables that has rows
+FRESHNESS_COLUMNS = {
+    "subscription_events": "occurred_at",
+    "invoices": "issued_at",
+    "payments": "attempted_at",
+}
+
+
 def _freshness(table: Table, load_time: str) -> list[Check]:
-    if table.name != "subscription_events":
+    if table.name not in FRESHNESS_COLUMNS:
         return []
+    column = ident(FRESHNESS_COLUMNS[table.name])
     frame = f"""
-        select max(occurred_at) as newest_occurred_at,
-            date_diff('second', max(occurred_at), timestamp {sql_str(load_time)}) / 3600.0
+        select max({column}) as newest_row_at,
+            date_diff('second', max({column}), timestamp {sql_str(load_time)}) / 3600.0
                 as age_hours
-        from raw.subscription_events"""
+        from raw.{table.name}"""
+    chain = list(FRESHNESS_COLUMNS)
+    earlier = chain[: chain.index(table.name)]
+    applies = " and ".join(
+        [f"exists (select 1 from raw.{table.name})"]
+        + [f"not exists (select 1 from raw.{t})" for t in earlier]
+    )
     return [
         Check(
             "freshness",
@@ -260,6 +280,7 @@ def _freshness(table: Table, load_time: str) -> list[Check]:
                 )
             ],
             min_rows=1,
+            applies_sql=f"select {applies}",
         )
     ]
 

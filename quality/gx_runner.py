@@ -87,6 +87,9 @@ def run_gate(gate: str, checks: list[Check], con: duckdb.DuckDBPyConnection) -> 
     skipped = 0  # expectations of a check stopped by too few rows: already a failure
     for check in checks:
         severity = SEVERITY[check.category]
+        if check.applies_sql and not con.execute(check.applies_sql).fetchall()[0][0]:
+            report.notes.append(f"{check.name}: not applicable ({check.applies_sql})")
+            continue
         frame = con.execute(check.frame_sql).df()
         rows = con.execute(check.rows_sql).fetchall()[0][0] if check.rows_sql else len(frame)
         report.rows_evaluated = max(report.rows_evaluated, rows)

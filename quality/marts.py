@@ -27,6 +27,8 @@ CUSTOMER_MRR = "marts.fct_customer_mrr_monthly"
 COHORTS = "marts.cohort_retention_monthly"
 CHURN_SCORES = "marts.churn_risk_scores"
 RISK_TIERS = ["high", "medium", "low"]
+# the subscription marts are empty for a business that sells one-off purchases only
+HAS_SUBSCRIPTIONS = "select exists (select 1 from marts.fct_subscription_periods)"
 
 MART_SUITES: dict[str, list[Check]] = {
     "subscription_metrics_monthly": [
@@ -38,6 +40,7 @@ MART_SUITES: dict[str, list[Check]] = {
             from {METRICS}""",
             _between(["bridge_residual"], 0, 0),
             min_rows=1,
+            applies_sql=HAS_SUBSCRIPTIONS,
         ),
         Check(
             "rate_bounds",
@@ -45,6 +48,7 @@ MART_SUITES: dict[str, list[Check]] = {
             f"select {', '.join(RATES_0_1)}, net_revenue_retention from {METRICS}",
             lambda: _between(RATES_0_1, 0, 1)() + _between(["net_revenue_retention"], 0)(),
             min_rows=1,
+            applies_sql=HAS_SUBSCRIPTIONS,
         ),
         Check(
             "non_negative_mrr",
@@ -52,6 +56,7 @@ MART_SUITES: dict[str, list[Check]] = {
             f"select mrr_start, mrr_end from {METRICS}",
             _between(["mrr_start", "mrr_end"], 0),
             min_rows=1,
+            applies_sql=HAS_SUBSCRIPTIONS,
         ),
     ],
     "fct_customer_mrr_monthly": [
@@ -61,6 +66,7 @@ MART_SUITES: dict[str, list[Check]] = {
             f"select mrr, mrr_previous from {CUSTOMER_MRR}",
             _between(["mrr", "mrr_previous"], 0),
             min_rows=1,
+            applies_sql=HAS_SUBSCRIPTIONS,
         ),
         Check(
             "unique_grain",
@@ -72,6 +78,7 @@ MART_SUITES: dict[str, list[Check]] = {
                 gxe.ExpectColumnValuesToNotBeNull(column="movement"),
             ],
             min_rows=1,
+            applies_sql=HAS_SUBSCRIPTIONS,
         ),
     ],
     "cohort_retention_monthly": [
@@ -83,6 +90,7 @@ MART_SUITES: dict[str, list[Check]] = {
             from {COHORTS} group by cohort_month""",
             lambda: [gxe.ExpectColumnPairValuesToBeEqual(column_A="smallest", column_B="largest")],
             min_rows=1,
+            applies_sql=HAS_SUBSCRIPTIONS,
         ),
         Check(
             "rate_bounds",
@@ -90,6 +98,7 @@ MART_SUITES: dict[str, list[Check]] = {
             f"select logo_retention, revenue_retention from {COHORTS}",
             lambda: _between(["logo_retention"], 0, 1)() + _between(["revenue_retention"], 0)(),
             min_rows=1,
+            applies_sql=HAS_SUBSCRIPTIONS,
         ),
     ],
     "churn_risk_scores": [
@@ -130,6 +139,7 @@ MART_SUITES: dict[str, list[Check]] = {
                 + [gxe.ExpectColumnValuesToBeUnique(column="subscription_id")]
             ),
             min_rows=1,
+            applies_sql=HAS_SUBSCRIPTIONS,
         ),
     ],
     "purchase_clv_predictions": [

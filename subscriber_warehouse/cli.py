@@ -77,7 +77,7 @@ def generate(customers, seed, start, months, out, fmt, dirty, workers) -> None:
 )
 def run(landing: Path, warehouse: Path, day: datetime | None) -> None:
     """Run the whole pipeline in-process: the same assets and checks a scheduled run uses."""
-    from subscriber_warehouse.pipeline import PipelineFailed, run_log, run_pipeline
+    from orchestration.pipeline import PipelineFailed, run_log, run_pipeline
 
     if not landing.is_dir() or not any(landing.iterdir()):
         raise click.ClickException(

@@ -1,4 +1,4 @@
-"""The raw input contract (shared/spec/raw-contract.md, version 1) as data.
+"""The raw input contract (docs/raw-contract.md, version 2) as data.
 
 The loader builds its typing and rejection SQL from these definitions, the generator writes
 columns in this order, and the tests check the docs and the generator against them, so the
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 
 # Logical type -> DuckDB type of the raw column.
@@ -24,7 +24,17 @@ DUCKDB_TYPES = {
     "money": "DECIMAL(18,4)",
     "decimal": "DECIMAL(18,8)",
     "json": "VARCHAR",
+    # the types billing systems' own exports use (subscriber_warehouse/sources.py)
+    "bool": "BOOLEAN",
+    "epoch": "TIMESTAMP",  # UNIX seconds, as Chargebee's API returns instants
+    "json_array": "VARCHAR",
 }
+
+# The instants and dates the warehouse accepts: what DuckDB and Spark can both store (Spark's
+# TIMESTAMP and DATE run from 0001-01-01 to 9999-12-31; DuckDB's range is wider). Rows outside
+# are quarantined at load (docs/raw-contract.md, Formats).
+EARLIEST_ACCEPTED = "0001-01-01"
+LATEST_ACCEPTED = "9999-12-31"
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,7 @@ class Column:
     min_exclusive: bool = False
     max: float | None = None
     code: str | None = None  # "currency" or "country": must be a known ISO code
+    code_any_case: bool = False  # billing systems write "usd"; the raw contract "USD"
     pii: bool = False
 
     @property
@@ -67,13 +78,36 @@ class Table:
     # large event tables arrive in day folders (`<table>/<YYYY-MM-DD>/`) and load by day; this
     # is the timestamp whose UTC date a row's folder normally is (docs/raw-contract.md)
     day_column: str | None = None
+    # where the table lands: the DuckDB schema, the folder under the landing folder (default:
+    # the table's name) and the file formats read; a billing source's tables differ
+    schema: str = "raw"
+    folder: str | None = None
+    formats: tuple[str, ...] = ("csv", "parquet")
 
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def label(self) -> str:
+        """The table's name in load accounting and rejected rows: a native table's name, a
+        source table's schema.name (raw_stripe.customer)."""
+        return self.name if self.schema == "raw" else self.qualified
+
+    @property
+    def landing_folder(self) -> str:
+        return self.folder or self.name
+
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+
+# a customer attribute's name: it becomes a column name in dim_subscribers and a model input
+ATTRIBUTE_NAME = "[a-z][a-z0-9_]{0,62}"
 
 
 def _money(name: str, *, nullable: bool = False, positive: bool = False) -> Column:
@@ -104,7 +138,6 @@ TABLES: dict[str, Table] = {
             grain="one row per plan version; the version in force at t is the latest "
             "updated_at <= t",
             key=("plan_id", "updated_at"),
-            required=True,
             money_currency="currency",
             columns=(
                 Column("plan_id"),
@@ -123,7 +156,6 @@ TABLES: dict[str, Table] = {
             "subscription_events",
             grain="one row per delivery of a subscription event; event_id may repeat",
             key=("event_id",),
-            required=True,
             money_currency="currency",
             day_column="occurred_at",
             columns=(
@@ -307,6 +339,26 @@ TABLES: dict[str, Table] = {
                 Column("preference_key"),
                 Column("updated_at", "ts"),
                 Column("preference_value"),
+            ),
+        ),
+        Table(
+            "customer_attributes",
+            grain="one row per customer, attribute and update; the value in force at t is the "
+            "latest updated_at <= t",
+            key=("customer_id", "attribute_name", "updated_at"),
+            rules=(
+                RowRule(
+                    "attribute_name",
+                    f"regexp_full_match(attribute_name, '{ATTRIBUTE_NAME}')",
+                    "attribute_name must be lower-case letters, digits and _, starting with a "
+                    "letter (at most 63 characters)",
+                ),
+            ),
+            columns=(
+                Column("customer_id"),
+                Column("attribute_name"),
+                Column("attribute_value", nullable=True),
+                Column("updated_at", "ts"),
             ),
         ),
         Table(

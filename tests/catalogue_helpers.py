@@ -11,9 +11,9 @@ from pathlib import Path
 from flow import query
 from rows import VALID, land_minimal, row, write_csv
 
-from subscriber_warehouse.pipeline import PipelineFailed, run_pipeline
+from orchestration.pipeline import PipelineFailed, run_pipeline
+from orchestration.quality_report import report_path
 from subscriber_warehouse.publish import working_path
-from subscriber_warehouse.quality_report import report_path
 
 LOAD_TIME = "2024-06-01T00:00:00Z"
 NOW = datetime(2024, 6, 1, 0, 0, 0)  # LOAD_TIME as the loader takes it (naive UTC)

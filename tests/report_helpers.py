@@ -118,8 +118,51 @@ AUDIENCES = {
 }
 
 
-def make_small_warehouse(path: Path, with_risk: bool = True) -> Path:
-    """A published-warehouse-shaped file holding only the columns the report reads."""
+# one-off buyers of a business without subscriptions: (repeat purchase weeks, recency weeks,
+# age weeks, P(alive), predicted spend); weeks since the last purchase = age − recency
+PURCHASE_ROWS = [
+    (0, 0, 10, 1.0, 5.0),  # no repeat, 10 weeks since
+    (0, 0, 30, 1.0, 12.0),  # no repeat, 30
+    (1, 10, 30, 0.6, 40.0),  # 1 repeat, 20
+    (1, 20, 30, 0.9, 75.0),  # 1 repeat, 10
+    (2, 30, 40, 0.8, 150.0),  # 2–3 repeats, 10
+    (3, 40, 50, 0.7, 300.0),  # 2–3 repeats, 10
+    (5, 50, 60, 0.95, 900.0),  # 4+ repeats, 10
+    (8, 60, 60, 0.99, 2400.0),  # 4+ repeats, 0
+]
+PURCHASES = pd.DataFrame(
+    {
+        "customer_id": [f"p{i}" for i in range(len(PURCHASE_ROWS))],
+        "repeat_purchase_weeks": [r[0] for r in PURCHASE_ROWS],
+        "recency_weeks": [r[1] for r in PURCHASE_ROWS],
+        "age_weeks": [r[2] for r in PURCHASE_ROWS],
+        "avg_repeat_purchase_value": [30.0] * len(PURCHASE_ROWS),
+        "probability_alive": [r[3] for r in PURCHASE_ROWS],
+        "expected_purchases": [1.0] * len(PURCHASE_ROWS),
+        "expected_average_spend": [r[4] for r in PURCHASE_ROWS],
+        "predicted_spend": [r[4] for r in PURCHASE_ROWS],
+        "horizon_weeks": [52] * len(PURCHASE_ROWS),
+        # fitted parameters, repeated on each row; the report does not read them
+        **{
+            name: [1.5] * len(PURCHASE_ROWS) for name in ("r", "alpha", "a", "b", "p", "q", "gamma")
+        },
+    }
+)
+
+
+def audience_table(channels: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(len(channels))],
+            "email_hash": [f"h{i}" for i in range(len(channels))],
+            "reason": ["test"] * len(channels),
+            "preferred_channel": pd.Series(channels, dtype="object"),
+        }
+    )
+
+
+def small_tables(with_risk: bool = True, campaigns: bool = True) -> dict[str, pd.DataFrame]:
+    """The marts of a business with subscriptions; without campaigns no row carries spend."""
     tables = {
         "subscription_metrics_monthly": METRICS,
         "cohort_retention_monthly": COHORTS,
@@ -128,20 +171,37 @@ def make_small_warehouse(path: Path, with_risk: bool = True) -> Path:
         "customer_lifetime_value": CLV,
         "clv_predictions": CLV_PREDICTIONS,
         "retention_projection": PROJECTION,
-        "acquisition_performance": ACQUISITION,
+        "acquisition_performance": (
+            ACQUISITION if campaigns else ACQUISITION[ACQUISITION["spend"] == 0]
+        ),
     }
     if with_risk:
         tables["churn_risk_scores"] = RISK_SCORES
         tables["customer_segments"] = SEGMENTS
         for name, channels in AUDIENCES.items():
-            tables[name] = pd.DataFrame(
-                {
-                    "customer_id": [f"c{i}" for i in range(len(channels))],
-                    "email_hash": [f"h{i}" for i in range(len(channels))],
-                    "reason": ["test"] * len(channels),
-                    "preferred_channel": channels,
-                }
-            )
+            tables[name] = audience_table(channels)
+    return tables
+
+
+def make_small_warehouse(
+    path: Path, with_risk: bool = True, campaigns: bool = True, empty: tuple[str, ...] = ()
+) -> Path:
+    """A published-warehouse-shaped file holding only the columns the report reads; the marts
+    named in `empty` are there with their columns but no rows."""
+    tables = small_tables(with_risk, campaigns)
+    return write_warehouse(path, {n: t.head(0) if n in empty else t for n, t in tables.items()})
+
+
+def make_purchase_only_warehouse(path: Path, purchases: pd.DataFrame = PURCHASES) -> Path:
+    """A business selling one-off purchases only: every subscription mart (and every model on
+    subscriptions) is built but empty; its customers are on file, none of them paying."""
+    tables = {name: frame.head(0) for name, frame in small_tables().items()}
+    tables["customer_lifetime_value"] = CLV.assign(formula_clv=0.0, is_paying=False)
+    tables["purchase_clv_predictions"] = purchases
+    return write_warehouse(path, tables)
+
+
+def write_warehouse(path: Path, tables: dict[str, pd.DataFrame]) -> Path:
     con = duckdb.connect(str(path))
     try:
         con.execute("create schema marts; create schema audit")

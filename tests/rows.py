@@ -121,6 +121,12 @@ VALID: dict[str, dict[str, str]] = {
         "updated_at": "2024-01-05T10:00:00Z",
         "preference_value": "true",
     },
+    "customer_attributes": {
+        "customer_id": "cus_1",
+        "attribute_name": "contract_type",
+        "attribute_value": "one_year",
+        "updated_at": "2024-01-05T10:00:00Z",
+    },
     "social_interactions": {
         "interaction_id": "soc_1",
         "customer_id": "cus_1",

@@ -87,11 +87,11 @@ from catalogue_helpers import (
 )
 from rows import VALID, land_minimal, row, write_csv
 
+from orchestration.quality_report import report_path
 from quality.checks import raw_suite
 from quality.gx_runner import run_gate
 from subscriber_warehouse.contract import TABLES
 from subscriber_warehouse.load import LoadError, connect, load_table
-from subscriber_warehouse.quality_report import report_path
 
 CLI = str(Path(sys.executable).parent / "subscriber-warehouse")
 EVENTS = "subscription_events"

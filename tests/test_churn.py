@@ -71,7 +71,7 @@ def _synthetic_features(seed: int = 3, customers: int = 3000, cutoffs: int = 4) 
                     "mrr_one_horizon_before": rng.gamma(2.0, 50.0, customers).round(2),
                     "active_subscriptions": 1,
                     "has_annual_plan": False,
-                    "has_business_tier": False,
+                    "primary_tier": "pro",
                     "has_discount": False,
                     "usage_last_30_days": usage_now.round(),
                     "usage_baseline_per_30_days": usage_before,
@@ -94,9 +94,9 @@ def _synthetic_features(seed: int = 3, customers: int = 3000, cutoffs: int = 4) 
 
 def test_backtest_is_time_honest_and_beats_the_tenure_baseline():
     features = _synthetic_features()
-    scores, (model, baseline) = score(features)
+    scores, (model, _, baseline) = score(features)
     # trained only on cutoffs whose 90-day labels were known by the test cutoff
-    assert model.test_cutoff == "2025-10-02"
+    assert model.method == "time_split" and model.test_cutoff == "2025-10-02"
     assert model.train_cutoffs == ["2025-01-05", "2025-04-05", "2025-07-04"]
     assert baseline.train_cutoffs == model.train_cutoffs
     test = features[features["cutoffs_before_as_of"] == 1]
@@ -124,14 +124,18 @@ def test_a_short_history_gives_empty_tables_and_a_reason(tmp_path):
     from subscriber_warehouse.churn.warehouse import write_churn_risk
 
     features = _synthetic_features(customers=30, cutoffs=1)  # one labelled cutoff, 30 rows
-    with pytest.raises(NotEnoughHistory, match="training set has 0 labelled"):
+    with pytest.raises(NotEnoughHistory, match="no labelled cutoff holds 10 churned"):
         score(features)
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     con.execute("create schema marts")
     con.register("_f", features.drop(columns="true_logit"))
     con.execute("create table marts.churn_features as select * from _f")
+    con.execute(
+        "create table marts.churn_feature_traits (customer_id varchar, cutoff_at timestamp, "
+        "attribute_name varchar, attribute_value varchar)"
+    )
     written = write_churn_risk(con)
-    assert written["churn_risk_scores"] == 0 and "too short" in written["skipped"]
+    assert written["churn_risk_scores"] == 0 and "too little churn" in written["skipped"]
     types = {r[0]: r[1] for r in con.execute("describe marts.churn_model_evaluation").fetchall()}
     assert types["test_cutoff_date"] == "DATE"
     assert con.execute("describe marts.churn_risk_scores").fetchall()[0][:2] == (
@@ -139,6 +143,88 @@ def test_a_short_history_gives_empty_tables_and_a_reason(tmp_path):
         "VARCHAR",
     )
     con.close()
+
+
+def test_recent_churn_only_is_cross_validated_and_every_subscriber_scored():
+    # a snapshot-style export: every churner left in the last horizon, so only cutoff k = 1
+    # has churners; the earlier cutoffs hold none
+    features = _synthetic_features(cutoffs=3)
+    earlier = features["cutoffs_before_as_of"] > 1
+    features.loc[earlier, "is_churned_within_horizon"] = False
+    scores, (model, without_traits, baseline) = score(features)
+    assert model.method == "cross_validation" == baseline.method == without_traits.method
+    assert model.test_cutoff == "2025-10-02" and model.train_cutoffs == ["2025-10-02"]
+    assert model.auc > 0.7 and abs(baseline.auc - 0.5) < 0.05
+    assert len(scores) == 3000
+
+
+def _with_contract_trait(features: pd.DataFrame, seed: int = 5) -> tuple[pd.DataFrame, ...]:
+    """A contract type drawn per customer that moves the churn label: month_to_month churns
+    far more than two_year. Returned as churn_feature_traits rows, with the labels redrawn."""
+    rng = np.random.default_rng(seed)
+    customers = features["customer_id"].unique()
+    contract = dict(
+        zip(
+            customers,
+            rng.choice(
+                ["month_to_month", "one_year", "two_year"], size=len(customers), p=[0.5, 0.3, 0.2]
+            ),
+            strict=True,
+        )
+    )
+    shift = {"month_to_month": 1.5, "one_year": -0.5, "two_year": -2.0}
+    features = features.copy()
+    logit = features["true_logit"] + features["customer_id"].map(contract).map(shift)
+    churned = rng.random(len(features)) < 1 / (1 + np.exp(-logit))
+    labelled = ~features["is_scoring_cutoff"]
+    features["is_churned_within_horizon"] = pd.array(
+        np.where(labelled, churned, None), dtype="boolean"
+    )
+    traits = pd.DataFrame(
+        {
+            "customer_id": features["customer_id"],
+            "cutoff_at": features["cutoff_at"],
+            "attribute_name": "contract_type",
+            "attribute_value": features["customer_id"].map(contract),
+        }
+    )
+    return features, traits
+
+
+def test_customer_traits_enter_the_model_and_raise_its_auc():
+    from subscriber_warehouse.churn.features import with_traits
+
+    features, traits = _with_contract_trait(_synthetic_features())
+    scores, (model, without_traits, _) = score(with_traits(features, traits))
+    assert model.auc > without_traits.auc + 0.05
+    worst = scores.sort_values("churn_probability").iloc[-1]
+    assert "contract type: month_to_month" in worst["top_factors"]
+
+
+def test_encoding_pools_rare_levels_and_reads_numbers_as_numbers():
+    from subscriber_warehouse.churn.features import OTHER, encode, fit_encoding
+
+    train = pd.DataFrame(
+        {
+            "trait:plan_family": ["a"] * 60 + ["b"] * 30 + ["c"] * 5 + [None] * 5,
+            # spans orders of magnitude: log1p'd; one missing value is filled with the median
+            "trait:employees": [str(v) for v in [1, 10, 100, 1000] * 24 + [50000] * 3] + [None],
+        }
+    )
+    train = pd.concat([_synthetic_features(customers=100, cutoffs=0), train], axis=1)
+    encoding = fit_encoding(train, ["trait:plan_family", "trait:employees"])
+    # c (5 rows) and missing (5) are under 20 rows: pooled with anything new into "other"
+    assert encoding.levels == {"trait:plan_family": ["a", "b", OTHER]}
+    log, fill = encoding.numeric["trait:employees"]
+    assert log and fill == pytest.approx(np.log1p(100))  # median of the log values
+    scored = train.head(3).copy()
+    scored["trait:plan_family"] = ["b", "new level", None]
+    scored["trait:employees"] = ["9", None, "x"]
+    inputs = encode(scored, encoding)
+    assert inputs["trait:plan_family=b"].tolist() == [1, 0, 0]
+    assert inputs[f"trait:plan_family={OTHER}"].tolist() == [0, 1, 1]
+    assert inputs["trait:employees"].tolist() == pytest.approx([np.log1p(9), fill, fill])
+    assert inputs["trait:employees missing"].tolist() == [0, 1, 1]
 
 
 def test_too_few_one_off_buyers_give_an_empty_table():

@@ -337,11 +337,35 @@ def test_unreadable_parquet_fails_naming_the_file(con, tmp_path):
 
 
 def test_required_table_missing_fails_and_optional_table_is_empty(con, tmp_path):
-    with pytest.raises(LoadError, match=r"no files for required table 'subscription_events'"):
-        load(con, tmp_path, "subscription_events")
-    result = load(con, tmp_path, "social_interactions")
-    assert (result.rows_read, result.files) == (0, [])
-    assert con.execute("select count(*) from raw.social_interactions").fetchall()[0] == (0,)
+    with pytest.raises(LoadError, match=r"no files for required table 'customers'"):
+        load(con, tmp_path, "customers")
+    # raw contract v2: every table but customers is optional, subscription_events and plans too
+    for table in ("social_interactions", "subscription_events", "plans"):
+        result = load(con, tmp_path, table)
+        assert (result.rows_read, result.files) == (0, [])
+        assert con.execute(f"select count(*) from raw.{table}").fetchall()[0] == (0,)
+
+
+def test_dates_outside_what_duckdb_and_spark_both_store_are_quarantined(con, tmp_path):
+    rows = [
+        {**VALID["invoices"], "invoice_id": "bc", "issued_at": "0000-12-31T23:59:59Z"},
+        # an offset that moves the instant before year 1 in UTC
+        {**VALID["invoices"], "invoice_id": "tz", "issued_at": "0001-01-01T00:30:00+01:00"},
+        {**VALID["invoices"], "invoice_id": "old", "issued_at": "1997-01-01T00:00:00Z"},
+        {**VALID["invoices"], "invoice_id": "first", "period_start": "0001-01-01"},
+    ]
+    write_csv(tmp_path / "invoices" / "i.csv", rows)
+    result = load(con, tmp_path, "invoices")
+    assert (result.rows_loaded, result.rows_rejected) == (2, 2)
+    rejected = con.execute(
+        "select source_row, column_name, reason from raw.rejected_rows order by source_row"
+    ).fetchall()
+    assert rejected == [
+        (1, "issued_at", "issued_at: '0000-12-31T23:59:59Z' is outside the dates the warehouse "
+         "accepts (0001-01-01 to 9999-12-31)"),
+        (2, "issued_at", "issued_at: '0001-01-01T00:30:00+01:00' is outside the dates the "
+         "warehouse accepts (0001-01-01 to 9999-12-31)"),
+    ]  # fmt: skip
 
 
 def test_ignores_files_being_written_and_other_names(con, tmp_path):

@@ -19,6 +19,7 @@ import pytest
 from rows import land_minimal
 
 import orchestration.assets.raw as raw
+from orchestration import quality_report
 from orchestration.freshness import DAILY_WITH_SLACK, FRESHNESS_BY_KEY_PREFIX
 from orchestration.jobs import PIPELINE_JOB
 from orchestration.project import prepare_manifest
@@ -31,7 +32,6 @@ from orchestration.run_status import (
 )
 from orchestration.schedules import daily_pipeline_schedule
 from orchestration.sensors import landing_files_sensor
-from subscriber_warehouse import quality_report
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
 UPDATE_SNAPSHOTS = "SW_UPDATE_SNAPSHOTS"
@@ -423,7 +423,7 @@ def test_a_transient_load_error_is_retried_in_process(tmp_path, monkeypatch):
 
 
 def test_a_load_that_keeps_failing_names_its_error_after_the_retries(tmp_path, monkeypatch):
-    from subscriber_warehouse.pipeline import step_failures
+    from orchestration.quality_report import step_failures
 
     attempts = []
 
@@ -438,7 +438,7 @@ def test_a_load_that_keeps_failing_names_its_error_after_the_retries(tmp_path, m
 
 
 def test_a_broken_landing_file_fails_at_once_with_the_loader_message(tmp_path, monkeypatch):
-    from subscriber_warehouse.pipeline import step_failures
+    from orchestration.quality_report import step_failures
 
     real_load, attempts = raw.load_table, []
 

@@ -14,9 +14,9 @@ import duckdb
 import pytest
 from rows import land_minimal, row, write_csv
 
-from subscriber_warehouse.pipeline import PipelineFailed, run_pipeline
+from orchestration.pipeline import PipelineFailed, run_pipeline
+from orchestration.quality_report import report_path
 from subscriber_warehouse.publish import publish, working_path
-from subscriber_warehouse.quality_report import report_path
 
 LOAD_TIME = "2024-06-01T00:00:00Z"
 CLI = str(Path(sys.executable).parent / "subscriber-warehouse")

@@ -12,7 +12,13 @@ import duckdb
 import numpy as np
 import pytest
 from flow import cli, query
-from report_helpers import AUDIENCES, make_small_warehouse, open_in_chromium
+from report_helpers import (
+    AUDIENCES,
+    PURCHASES,
+    make_purchase_only_warehouse,
+    make_small_warehouse,
+    open_in_chromium,
+)
 
 from subscriber_warehouse.report import ReportError, render_html, report_path, write_report
 from subscriber_warehouse.report import data as report_data
@@ -135,6 +141,8 @@ def test_report_of_a_small_warehouse_is_written_beside_it(small):
     assert html.count("<script src=") == 0  # plotly.js is inline
     assert html.count("Plotly.newPlot") == 15
     assert "Not in this warehouse yet" not in html
+    assert 'class="missing"' not in html  # every section has its data
+    assert 'id="purchases"' not in html  # published before one-off purchases were modelled
 
 
 def test_acquisition_is_totalled_per_channel_over_campaigns_with_spend(small):
@@ -177,6 +185,140 @@ def test_sections_without_the_churn_risk_marts_say_so_and_the_rest_renders(tmp_p
         assert f"Not in this warehouse yet: <code>marts.{table}</code>" in html
     assert 'id="chart-risk-tiers"' not in html
     assert html.count("Plotly.newPlot") == 11
+
+
+def report_sections(html: str) -> dict[str, str]:
+    """Section id -> its HTML up to the next section (split, not matched: plotly.js is inline)."""
+    pieces = html.split('<section class="report-section" id="')[1:]
+    return {piece.split('"', 1)[0]: piece for piece in pieces}
+
+
+def notices(section_html: str) -> list[str]:
+    return re.findall(r'<p class="missing">(.*?)</p>', section_html)
+
+
+def no_subscriptions(charts: str) -> str:
+    return f"No subscription data: {charts} subscription_events (docs/raw-contract.md)"
+
+
+@pytest.fixture
+def purchase_only(tmp_path) -> Path:
+    return make_purchase_only_warehouse(tmp_path / "warehouse.duckdb")
+
+
+def test_a_purchase_only_business_is_reported_with_notices_for_subscriptions(purchase_only):
+    html = write_report(purchase_only).read_text(encoding="utf-8")
+    sections = report_sections(html)
+    expected = {
+        "revenue": [no_subscriptions("MRR movements and the MRR bridge need")],
+        "churn": [no_subscriptions("churn rates and churn reasons need")],
+        "cohorts": [no_subscriptions("cohort retention needs")],
+        "trials": [no_subscriptions("trial conversion needs")],
+        "value": [no_subscriptions("CLV and the survival projection need")],
+    }
+    for key, texts in expected.items():
+        assert notices(sections[key]) == texts, key
+        assert "<figure" not in sections[key] and "plotly-graph-div" not in sections[key], key
+    # no tiles: the headline row says why, and the page is dated by its publication
+    assert tile_texts(html) == {}
+    headline = html.split('<section id="headline">', 1)[1].split("</section>", 1)[0]
+    assert notices(headline) == [
+        no_subscriptions("the headline tiles (MRR, ARR, customers, churn, NRR, ARPA, CLV) need")
+    ]
+    assert "As of 2025-03-31 (the publication date; no subscription months to date it by)" in html
+    assert "metrics as of 2025-03-31</title>" in html
+    (risk_model, audiences) = notices(sections["risk"])
+    assert risk_model.startswith("No churn model: too little churn history;")
+    assert audiences.startswith("No audiences: no customer is in any marts.audience_*")
+    assert notices(sections["acquisition"]) == [
+        "No campaign spend: CAC and LTV:CAC need campaigns with spend &gt; 0 and the customers "
+        "they acquired (campaigns, customers.acquisition_campaign_id; docs/raw-contract.md)"
+    ]
+    for key in ("risk", "acquisition"):
+        assert "<figure" not in sections[key], key
+    purchases = sections["purchases"]
+    assert notices(purchases) == []
+    assert "BG/NBD + Gamma-Gamma (Fader, Hardie &amp; Lee 2005)" in purchases
+    assert 'id="chart-purchase-spend"' in purchases and 'id="chart-purchase-alive"' in purchases
+    assert html.count("Plotly.newPlot") == 2
+    assert "Not in this warehouse yet" not in html
+
+
+def test_purchase_charts_of_hand_made_buyers(purchase_only):
+    sections = {s.key: s for s in build_sections(report_data.load(purchase_only))}
+    charts = sections["purchases"].charts
+    assert list(charts) == ["purchase-spend", "purchase-alive"]
+    assert "52 weeks" in charts["purchase-spend"].title
+    (spend,) = charts["purchase-spend"].figure.data
+    # from the power of ten below the smallest spend (5) to the largest (2,400); 8 buyers
+    assert spend.x[0] == 1.0 and spend.x[-1] == pytest.approx(2400.0)
+    assert sum(spend.y[:-1]) == len(PURCHASES) == 8
+    # report_helpers.PURCHASE_ROWS by repeat band and weeks since the last purchase, by hand
+    lines = {
+        t.name: (list(t.x), list(t.y), list(t.customdata))
+        for t in charts["purchase-alive"].figure.data
+    }
+    assert lines == {
+        "no repeat purchase": ([10, 30], [1.0, 1.0], [1, 1]),
+        "1 repeat": ([10, 20], [0.9, 0.6], [1, 1]),
+        "2–3 repeats": ([10], [pytest.approx(0.75)], [2]),
+        "4+ repeats": ([0, 10], [0.99, 0.95], [1, 1]),
+    }
+
+
+def test_too_few_one_off_buyers_leave_a_notice_not_a_chart(tmp_path):
+    warehouse = make_purchase_only_warehouse(tmp_path / "warehouse.duckdb", PURCHASES.head(0))
+    html = write_report(warehouse).read_text(encoding="utf-8")
+    assert notices(report_sections(html)["purchases"]) == [
+        "No purchase model: fewer than 50 one-off buyers (or 10 repeat buyers); more paid "
+        "one-off invoices (invoices without a subscription_id, docs/raw-contract.md) would fill it"
+    ]
+    assert "Plotly.newPlot" not in html
+
+
+def test_subscriptions_without_campaigns_or_trials_say_so(tmp_path):
+    warehouse = make_small_warehouse(
+        tmp_path / "warehouse.duckdb", campaigns=False, empty=("trial_conversion_monthly",)
+    )
+    html = write_report(warehouse).read_text(encoding="utf-8")
+    sections = report_sections(html)
+    assert notices(sections["acquisition"]) == [
+        "No campaign spend: CAC and LTV:CAC need campaigns with spend &gt; 0 and the customers "
+        "they acquired (campaigns, customers.acquisition_campaign_id; docs/raw-contract.md)"
+    ]
+    assert notices(sections["trials"]) == [
+        "No trials: trial conversion needs subscriptions that start trialing (plans with "
+        "trial_days &gt; 0, trial_started subscription_events; docs/raw-contract.md)"
+    ]
+    for key in ("acquisition", "trials"):
+        assert "<figure" not in sections[key], key
+    # everything else as in the full small warehouse
+    assert html.count("Plotly.newPlot") == 15 - 2
+    assert [notices(sections[k]) for k in ("revenue", "churn", "cohorts", "value", "risk")] == [
+        [],
+        [],
+        [],
+        [],
+        [],
+    ]
+    assert tile_texts(html)["mrr"] == ("1,330", "+20.9% vs Feb 2025")
+
+
+def test_models_short_of_history_leave_notices_and_the_other_charts_draw(tmp_path):
+    empty = ("clv_predictions", "retention_projection", "churn_risk_scores", "customer_segments")
+    warehouse = make_small_warehouse(tmp_path / "warehouse.duckdb", empty=(*empty, *AUDIENCES))
+    sections = {s.key: s for s in build_sections(report_data.load(warehouse))}
+    value = sections["value"]
+    # both sBG marts are empty for one reason: one notice; the formula CLV still draws, alone
+    assert [n.headline for n in value.notices] == ["No sBG model"]
+    assert list(value.charts) == ["clv-distribution"]
+    (formula,) = value.charts["clv-distribution"].figure.data
+    assert formula.name.startswith("Formula CLV")
+    risk = sections["risk"]
+    assert risk.charts == {} and risk.missing == []
+    # segments come from the scores: the churn model's notice covers them
+    assert [n.headline for n in risk.notices] == ["No churn model", "No audiences"]
+    assert risk.notices[0].text.startswith("No churn model: too little churn history")
 
 
 def test_a_file_that_is_not_a_published_warehouse_is_refused(tmp_path):
@@ -238,11 +380,36 @@ CHARTS = {
     "acquisition",
 }
 RISK_CHARTS = {"risk-tiers", "risk-probability", "value-risk", "audiences"}
+PURCHASE_CHARTS = {"purchase-spend", "purchase-alive"}
 
 
 def marts(warehouse: Path) -> set[str]:
     sql = "select table_name from information_schema.tables where table_schema = 'marts'"
     return {name for (name,) in query(warehouse, sql)}
+
+
+def mart_rows(warehouse: Path) -> dict[str, int]:
+    """Rows of the model and audience marts in the file; a mart that is absent is not a key."""
+    names = {"churn_risk_scores", "customer_segments", "purchase_clv_predictions", *AUDIENCES}
+    return {
+        name: query(warehouse, f"select count(*) from marts.{name}")[0][0]
+        for name in names & marts(warehouse)
+    }
+
+
+def charts_with_data(rows: dict[str, int]) -> set[str]:
+    """The charts of the pipeline's page: a model's or audience's only where its marts have rows
+    (an empty one leaves a notice instead)."""
+    expected = set(CHARTS)
+    if rows.get("churn_risk_scores"):
+        expected |= {"risk-tiers", "risk-probability"}
+    if rows.get("customer_segments"):
+        expected.add("value-risk")
+    if any(rows.get(a) for a in AUDIENCES):
+        expected.add("audiences")
+    if rows.get("purchase_clv_predictions"):
+        expected |= PURCHASE_CHARTS
+    return expected
 
 
 def assert_every_chart_drew(page, expected: set[str]) -> None:
@@ -262,6 +429,13 @@ def test_small_report_draws_every_chart_in_chromium(small, tmp_path):
     assert page.tiles["mrr"]["value"] == "1,330"
 
 
+@pytest.mark.slow
+def test_purchase_only_report_draws_its_charts_in_chromium(purchase_only, tmp_path):
+    page = open_in_chromium(write_report(purchase_only), tmp_path / "purchases.png")
+    assert_every_chart_drew(page, PURCHASE_CHARTS)
+    assert page.tiles == {}
+
+
 @pytest.fixture(scope="module")
 def pipeline_page(warehouse, tmp_path_factory):
     """The report of the shared pipeline run, rendered by the CLI and opened in Chromium."""
@@ -279,9 +453,7 @@ def pipeline_page(warehouse, tmp_path_factory):
 @pytest.mark.slow
 def test_pipeline_report_draws_every_chart_and_saves_a_screenshot(pipeline_page, warehouse):
     page, out, screenshot, seconds = pipeline_page
-    tables = marts(warehouse)
-    expected = CHARTS | (RISK_CHARTS if "churn_risk_scores" in tables else set())
-    assert_every_chart_drew(page, expected)
+    assert_every_chart_drew(page, charts_with_data(mart_rows(warehouse)))
     assert screenshot.stat().st_size > 50_000
     assert seconds < 60, f"rendering took {seconds:.0f} s"
     assert out.stat().st_size < 15_000_000
@@ -317,20 +489,19 @@ def test_pipeline_report_tiles_match_the_marts(pipeline_page, warehouse):
 
 @pytest.mark.slow
 def test_pipeline_report_risk_section(pipeline_page, warehouse):
-    tables = marts(warehouse)
-    if "churn_risk_scores" not in tables:
+    rows = mart_rows(warehouse)
+    if not rows.get("churn_risk_scores"):
         pytest.skip(
-            "marts.churn_risk_scores is not built by the pipeline yet: churn-risk and audience "
-            "charts are checked only on the hand-made warehouse"
+            "no churn-risk scores in the pipeline's warehouse (not built, or too little churn "
+            "history): churn-risk and audience charts are checked only on the hand-made warehouse"
         )
     page = pipeline_page[0]
     drawn = {c["id"].removeprefix("chart-") for c in page.charts if c["drawn"]}
     assert {"risk-tiers", "risk-probability"} <= drawn
-    (scored,) = query(warehouse, "select count(*) from marts.churn_risk_scores")[0]
-    assert sum(page.risk_tier_counts) == scored
-    assert ("customer_segments" in tables) == ("value-risk" in drawn)
-    audiences = [a for a in AUDIENCES if a in tables]
-    assert bool(audiences) == ("audiences" in drawn)
+    assert sum(page.risk_tier_counts) == rows["churn_risk_scores"]
+    assert bool(rows.get("customer_segments")) == ("value-risk" in drawn)
+    audiences = [a for a in AUDIENCES if a in rows]
+    assert any(rows[a] for a in audiences) == ("audiences" in drawn)
     for name in audiences:
         (size,) = query(warehouse, f"select count(*) from marts.{name}")[0]
         label = name.removeprefix("audience_").replace("_", " ")

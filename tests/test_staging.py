@@ -38,6 +38,7 @@ MODELS = {
     "campaigns": "stg_marketing__campaigns",
     "campaign_touches": "stg_marketing__campaign_touches",
     "preferences": "stg_crm__preferences",
+    "customer_attributes": "stg_crm__customer_attributes",
     "social_interactions": "stg_crm__social_interactions",
     "fx_rates": "stg_finance__fx_rates",
 }

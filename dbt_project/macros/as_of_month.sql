@@ -1,7 +1,4 @@
-{#-
-    The as-of month (metric contract): the month of the latest occurred_at in
-    subscription_events, read from a CTE of int_subscriptions__state_periods.
--#}
-{% macro as_of_month(periods='periods') -%}
-    select {{ month_start('max(valid_from)') }} as as_of_month from {{ periods }}
+{#- The as-of month of the subscription metrics (metric contract): one row, `as_of_month`. -#}
+{% macro as_of_month() -%}
+    select subscriptions_as_of_month as as_of_month from {{ ref('int_as_of') }}
 {%- endmacro %}

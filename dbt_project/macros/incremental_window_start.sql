@@ -23,7 +23,7 @@
                     {{ dbt.dateadd('day', -(var('lookback_days') | int), 'max(' ~ day_column ~ ')') }}
                 from {{ this }}
             ),
-            cast('1900-01-01' as date)
+            cast('0001-01-01' as date)
         )
         {%- if reprocess_from %},
             cast('{{ reprocess_from }}' as date),

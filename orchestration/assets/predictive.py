@@ -33,14 +33,14 @@ _SPEC = {
     specs=[
         dg.AssetSpec(
             CLV_KEYS["clv_predictions"],
-            deps=[_mart("fct_subscription_periods")],
+            deps=[_mart("subscription_lifetimes")],
             description="One row per currently paying subscription: sBG-predicted residual value "
             "= MRR × months per period × margin × DERL (subscriber_warehouse/clv/contractual.py).",
             **_SPEC,
         ),
         dg.AssetSpec(
             CLV_KEYS["retention_projection"],
-            deps=[_mart("fct_subscription_periods")],
+            deps=[_mart("subscription_lifetimes")],
             description="One row per model segment × period: Kaplan–Meier observed survival vs "
             "the fitted sBG survival.",
             **_SPEC,
@@ -62,7 +62,7 @@ def contractual_clv(warehouse: Warehouse):
 @dg.asset(
     key=PURCHASE_KEY,
     pool=WAREHOUSE_POOL,
-    deps=[_mart("fct_invoices"), _mart("fct_subscription_periods")],
+    deps=[_mart("one_off_purchases")],
     description="One row per customer with a paid one-off invoice: BG/NBD P(alive) and expected "
     "purchases over 52 weeks, Gamma-Gamma average spend, predicted spend "
     "(subscriber_warehouse/clv/purchases.py).",
@@ -84,14 +84,14 @@ def purchase_clv(warehouse: Warehouse) -> dg.MaterializeResult:
     specs=[
         dg.AssetSpec(
             CHURN_KEYS["churn_risk_scores"],
-            deps=[_mart("churn_features")],
+            deps=[_mart("churn_features"), _mart("churn_feature_traits")],
             description="One row per paying subscriber: probability of paying nothing in 90 days, "
             "risk tier and top 3 factors in words (subscriber_warehouse/churn).",
             **_SPEC,
         ),
         dg.AssetSpec(
             CHURN_KEYS["churn_model_evaluation"],
-            deps=[_mart("churn_features")],
+            deps=[_mart("churn_features"), _mart("churn_feature_traits")],
             description="Backtest of the churn model and the tenure-only baseline on an earlier "
             "cutoff: AUC, precision at the top decile, calibration by decile.",
             **_SPEC,

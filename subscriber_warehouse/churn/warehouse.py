@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from subscriber_warehouse.churn.features import with_traits
 from subscriber_warehouse.churn.model import NotEnoughHistory, evaluation_table, score
 
 # the tables' columns when there is no model yet (a warehouse with a short history)
@@ -17,6 +18,7 @@ EMPTY_SCORES = {
 }
 EMPTY_EVALUATION = {
     "model": "str",
+    "method": "str",
     "train_cutoff_dates": "str",
     "test_cutoff_date": "datetime64[us]",
     "auc": "float64",
@@ -38,6 +40,8 @@ def write_churn_risk(con: duckdb.DuckDBPyConnection) -> dict[str, int | str]:
     features = con.execute(
         "select * from marts.churn_features order by cutoff_at, customer_id"
     ).df()
+    traits = con.execute("select * from marts.churn_feature_traits").df()
+    features = with_traits(features, traits)
     try:
         scores, evaluations = score(features)
         evaluation, skipped = evaluation_table(evaluations), ""

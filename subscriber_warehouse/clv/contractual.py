@@ -1,8 +1,9 @@
 """Contractual CLV from the warehouse: sBG per billing interval on subscription lifetimes.
 
-Each subscription's first paying spell is a lifetime in billing periods: a subscription that
-cancelled after k paid periods churned at T = k; one still paying at the as-of instant has made
-n = completed periods renewals, so T > n (right-censored). The shifted-beta-geometric model is
+Each subscription's first paying spell is a lifetime in calendar billing periods
+(marts.subscription_lifetimes, a dbt model): a subscription that cancelled after k paid periods
+churned at T = k; one still paying at the as-of instant has made n renewals, so T > n
+(right-censored). The shifted-beta-geometric model is
 fitted per billing interval on all lifetimes at once (a censored likelihood: Fader & Hardie 2007
 with cohorts of different ages), and an active subscriber is worth
 MRR × months per period × margin × DERL(d, α, β, renewals) (Fader & Hardie 2010).
@@ -27,35 +28,6 @@ MIN_SUBSCRIPTIONS = 50  # a billing interval with fewer lifetimes uses the poole
 # When lifetimes show no heterogeneity the MLE runs off to alpha, beta -> infinity at a fixed
 # alpha / (alpha + beta) (the geometric limit), where hyp2f1 overflows: cap the sum there.
 MAX_CONCENTRATION = 1e4
-
-LIFETIMES = """
-with periods as (select * from marts.fct_subscription_periods),
-as_of as (select max(valid_from) as as_of_at from periods),
-paying as (
-    select *, row_number() over (
-        partition by subscription_id order by valid_from, state_number) as paying_rank
-    from periods where status = 'active' and mrr > 0
-),
-starts as (select * from paying where paying_rank = 1),
-ends as (
-    select p.subscription_id, min(p.valid_from) as ended_at
-    from periods as p inner join starts as s on p.subscription_id = s.subscription_id
-    where p.status = 'canceled' and p.valid_from > s.valid_from
-    group by p.subscription_id
-),
-current_state as (select subscription_id, status, mrr from periods where is_current)
-select
-    s.subscription_id, s.customer_id, s.billing_interval, s.interval_count,
-    e.ended_at is not null as churned,
-    date_diff('second', s.valid_from, coalesce(e.ended_at, a.as_of_at)) / 86400.0 as days,
-    c.status = 'active' and c.mrr > 0 as is_paying,
-    c.mrr as current_mrr
-from starts as s
-cross join as_of as a
-left join ends as e on s.subscription_id = e.subscription_id
-left join current_state as c on s.subscription_id = c.subscription_id
-order by s.subscription_id
-"""
 
 
 def censored_log_likelihood(alpha: float, beta: float, periods, churned, weights=None) -> float:
@@ -82,20 +54,44 @@ def fit_censored(periods, churned) -> tuple[float, float, float]:
 
 
 def _lifetimes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    frame = con.execute(LIFETIMES).df()
-    frame["segment"] = frame["billing_interval"] + "-" + frame["interval_count"].astype(str)
+    """marts.subscription_lifetimes (calendar billing periods, dbt): one row per first spell."""
+    frame = con.execute("select * from marts.subscription_lifetimes order by subscription_id").df()
     frame["period_days"] = frame["billing_interval"].map(PERIOD_DAYS) * frame["interval_count"]
-    elapsed = frame["days"] / frame["period_days"]
-    # a churned subscription paid ceil(elapsed) periods; a live one completed floor(elapsed)
-    frame["periods"] = np.where(
-        frame["churned"], np.maximum(np.ceil(elapsed), 1), np.floor(elapsed)
-    ).astype(int)
+    frame["periods"] = frame["lifetime_periods"].astype(int)
+    frame["churned"] = frame["is_churned"].astype(bool)
     return frame
+
+
+PREDICTION_COLUMNS = {
+    "customer_id": "str",
+    "subscription_id": "str",
+    "model_segment": "str",
+    "mrr": "float64",
+    "renewals_made": "int64",
+    "expected_residual_lifetime_periods": "float64",
+    "predicted_residual_value": "float64",
+    "alpha": "float64",
+    "beta": "float64",
+}
+PROJECTION_COLUMNS = {
+    "model_segment": "str",
+    "period": "int64",
+    "subscriptions_at_risk": "int64",
+    "observed_survival": "float64",
+    "projected_survival": "float64",
+}
+
+
+def _empty(columns: dict[str, str]) -> pd.DataFrame:
+    """A business without subscriptions: the tables exist, with no rows."""
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
 
 
 def predict(con: duckdb.DuckDBPyConnection, annual_discount_rate: float, margin: float):
     """(clv_predictions, retention_projection) DataFrames from the working warehouse."""
     lifetimes = _lifetimes(con)
+    if lifetimes.empty:
+        return _empty(PREDICTION_COLUMNS), _empty(PROJECTION_COLUMNS)
     counts = lifetimes["segment"].value_counts()
     fits = {"pooled": fit_censored(lifetimes["periods"], lifetimes["churned"])}
     for segment, n in counts.items():
@@ -173,10 +169,12 @@ def kaplan_meier(periods, churned, horizon: int) -> tuple[np.ndarray, np.ndarray
     return np.array(survival_), np.array(at_risk)
 
 
-def _projection(lifetimes, fits, horizon: int = 36) -> pd.DataFrame:
+def _projection(lifetimes, fits) -> pd.DataFrame:
+    """Observed and fitted survival per model segment, out to its longest observed lifetime."""
     frames = []
     for segment, (alpha, beta, _) in fits.items():
         group = lifetimes if segment == "pooled" else lifetimes[lifetimes["segment"] == segment]
+        horizon = int(group["periods"].max())
         observed, at_risk = kaplan_meier(group["periods"], group["churned"], horizon)
         periods = np.arange(len(observed))
         frames.append(

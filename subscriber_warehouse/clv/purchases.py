@@ -1,4 +1,5 @@
-"""One-off purchase CLV from the warehouse: BG/NBD + Gamma-Gamma on paid one-off invoices.
+"""One-off purchase CLV from the warehouse: BG/NBD + Gamma-Gamma on paid one-off invoices
+(marts.one_off_purchases, a dbt model).
 
 Add-ons, top-ups and overage are bought when the customer wants, not on a contract, so their
 future is a non-contractual model's (Fader, Hardie & Lee 2005): weekly purchase periods up to
@@ -33,12 +34,10 @@ COLUMNS = {
     **dict.fromkeys(["r", "alpha", "a", "b", "p", "q", "gamma"], "float64"),
 }
 
-ONE_OFF_PURCHASES = """
-select customer_id, first_paid_at as purchased_at, cast(total_reporting as double) as amount
-from marts.fct_invoices
-where is_one_off and status = 'paid' and first_paid_at is not null
-"""
-AS_OF = "select max(valid_from) from marts.fct_subscription_periods"
+PURCHASES = (
+    "select customer_id, purchased_at, cast(amount as double) as amount, calibration_end_at "
+    "from marts.one_off_purchases"
+)
 
 
 def predict_purchases(purchases: pd.DataFrame, as_of, horizon_weeks: int = HORIZON_WEEKS):
@@ -78,12 +77,11 @@ def predict_purchases(purchases: pd.DataFrame, as_of, horizon_weeks: int = HORIZ
 
 
 def write_purchase_predictions(con: duckdb.DuckDBPyConnection) -> int:
-    purchases = con.execute(ONE_OFF_PURCHASES).df()
-    as_of = con.execute(AS_OF).fetchall()[0][0]
-    if purchases.empty or as_of is None:
+    purchases = con.execute(PURCHASES).df()
+    if purchases.empty:
         predictions = pd.DataFrame({c: pd.Series(dtype=t) for c, t in COLUMNS.items()})
     else:
-        predictions = predict_purchases(purchases, as_of)
+        predictions = predict_purchases(purchases, purchases["calibration_end_at"].iloc[0])
     con.register("_purchase_predictions", predictions)
     con.execute(
         "create or replace table marts.purchase_clv_predictions as "

@@ -116,6 +116,7 @@ class Catalog:
     campaigns: list[Campaign]
     fx: dict[str, np.ndarray]  # currency -> daily rate x 1e8, one per horizon day
     growth: float
+    seed: int = 0  # seeds the streams drawn apart from a chunk's (customer traits)
     by_channel: dict[str, list[Campaign]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -276,4 +277,5 @@ def build_catalog(seed: int, t_start: int, t_end: int, months: int, customers: i
         campaigns=_campaigns(rng, args, customers),
         fx=_fx(np.random.default_rng(np.random.SeedSequence([seed, 2**32 + 2])), n_days),
         growth=growth,
+        seed=seed,
     )

@@ -96,6 +96,25 @@ CATEGORIES = (
     ("feature_request", 0.15),
     ("account", 0.15),
 )
+# Customer traits (the customer_attributes table) and what each does to the voluntary cancel
+# hazard at a renewal; the multipliers average about 1 over customers, so traits move churn
+# between customers without changing the business's overall churn.
+CONTRACTS = (("month_to_month", 0.55), ("one_year", 0.28), ("two_year", 0.17))
+CONTRACT_HAZARD = {"month_to_month": 1.5, "one_year": 0.55, "two_year": 0.3}
+# a month-to-month customer sometimes signs a yearly contract later: traits change over time
+CONTRACT_SIGNED_LATER = 0.15
+INDUSTRIES = (
+    ("software", 0.25),
+    ("retail", 0.18),
+    ("healthcare", 0.14),
+    ("finance", 0.13),
+    ("education", 0.15),
+    ("media", 0.15),
+)
+INDUSTRY_HAZARD = {"education": 1.3, "retail": 1.15, "finance": 0.8}
+PAYMENT_METHODS = (("card", 0.6), ("bank_transfer", 0.25), ("direct_debit", 0.15))
+PAYMENT_HAZARD = {"bank_transfer": 1.25, "direct_debit": 0.8}
+COMPANY_SIZE_LOG_MEAN = 3.5  # ≈ 33 employees; bigger companies churn less
 RESOLVE_HOURS = {"low": 40.0, "normal": 20.0, "high": 8.0, "urgent": 3.0}
 PLATFORMS = ("x", "linkedin", "facebook", "instagram", "reddit")
 INTERACTIONS = (("mention", 0.4), ("reply", 0.3), ("review", 0.1), ("share", 0.2))
@@ -144,10 +163,37 @@ class Customer:
         ):
             active = cat.active_campaigns(self.channel, created)
             self.campaign = rng.choice(active) if active else None
+        self._traits(random.Random(f"traits:{cat.seed}:{self.cid}"))
         rate = 0.10 * (1.6 if self.h < -0.5 else 1.0) / (30 * DAY)
         t = created
         while (t := t + int(rng.expovariate(rate))) < self.t_end:
             self.ticket(t)
+
+    def _traits(self, rng: random.Random) -> None:
+        """Traits from their own stream, so every other draw is the same with or without them."""
+        self.contract = pick(rng, CONTRACTS)
+        self.contract_changed: int | None = None
+        if self.contract == "month_to_month" and rng.random() < CONTRACT_SIGNED_LATER:
+            t = self.created + rng.randint(30 * DAY, 540 * DAY)
+            self.contract_changed = t if t < self.t_end else None
+        self.industry = pick(rng, INDUSTRIES)
+        self.payment_method = pick(rng, PAYMENT_METHODS)
+        self.company_size = max(1, round(math.exp(rng.gauss(COMPANY_SIZE_LOG_MEAN, 1.2))))
+
+    def contract_at(self, t: int) -> str:
+        if self.contract_changed is not None and t >= self.contract_changed:
+            return "one_year"
+        return self.contract
+
+    def trait_hazard(self, t: int) -> float:
+        """The traits' factor on the voluntary cancel hazard at instant t."""
+        size = math.exp(-0.15 * (math.log(self.company_size) - COMPANY_SIZE_LOG_MEAN))
+        return (
+            CONTRACT_HAZARD[self.contract_at(t)]
+            * INDUSTRY_HAZARD.get(self.industry, 1.0)
+            * PAYMENT_HAZARD.get(self.payment_method, 1.0)
+            * size
+        )
 
     # -- helpers used by the billing and subscription simulation -----------------------------
     def country_at(self, t: int) -> str | None:
@@ -207,6 +253,19 @@ class Customer:
                     self.countries.append((tv, moved))
                 base[7] = tv
                 rows.customers.append(tuple(base))
+
+    def attribute_rows(self, rows) -> None:
+        for name, value in (
+            ("contract_type", self.contract),
+            ("industry", self.industry),
+            ("payment_method", self.payment_method),
+            ("company_size", str(self.company_size)),
+        ):
+            rows.customer_attributes.append((self.cid, name, value, self.created))
+        if self.contract_changed is not None:
+            rows.customer_attributes.append(
+                (self.cid, "contract_type", "one_year", self.contract_changed)
+            )
 
     def ticket_rows(self, rows, live: list[tuple[int, int]]) -> None:
         """Tickets opened while the customer had a live (not canceled) subscription."""

@@ -30,6 +30,7 @@ CUSTOMER_TABLES = (
     "campaign_touches",
     "preferences",
     "social_interactions",
+    "customer_attributes",
 )
 
 
@@ -44,6 +45,7 @@ class ChunkRows:
     campaign_touches: list = field(default_factory=list)
     preferences: list = field(default_factory=list)
     social_interactions: list = field(default_factory=list)
+    customer_attributes: list = field(default_factory=list)
     # usage activity spans: customer number (text), start, end, events/day, voluntary end
     spans: list = field(default_factory=list)
 
@@ -82,6 +84,7 @@ def merge(spans: list[tuple[int, int, bool]]) -> list[tuple[int, int, bool]]:
 def simulate_customer(c: Customer, cat: Catalog, rows: ChunkRows) -> None:
     rng, end = c.rng, cat.t_end
     c.customer_rows(rows)
+    c.attribute_rows(rows)
     ledger = Ledger(c, rows, end)
     subs: list[Subscription] = []
     r = rng.random()

@@ -1,10 +1,11 @@
 """The lifecycle of one subscription: events (each row the full state after it) and billing.
 
 Trial -> activated / canceled (not_using); or created. Then per billing period: an invoice at
-the period start (dunning may end in a payment_failed cancel), plan/seat/discount changes inside
-the period, and at the renewal boundary a voluntary cancel (hazard rising with low-score
-tickets and failed payments), a retention discount, a pause (resumed 1-3 months later) or an
-interval switch. Canceled subscriptions are sometimes reactivated 1-6 months later.
+the period start (dunning may end in a payment_failed cancel), plan and seat changes inside the
+period, discounts changing at a period's start only (as coupons do), and at the renewal
+boundary a voluntary cancel (hazard rising with low-score tickets and failed payments), a
+retention discount, a pause (resumed 1-3 months later) or an interval switch. Canceled
+subscriptions are sometimes reactivated 1-6 months later, in a later calendar month.
 """
 
 from __future__ import annotations
@@ -145,6 +146,8 @@ class Subscription:
         self.active_since = anchor
         k, ps = 0, anchor
         while True:
+            if k > 0:
+                self.renew_discount(ps)
             pe = self.boundary(anchor, k + 1)
             retry = (1, 2, 4, 6) if self.plan.months is None else (3, 5, 7, 10)
             outcome, tx = self.ledger.subscription_invoice(
@@ -210,27 +213,27 @@ class Subscription:
             for _ in range(max(1, round((hi - lo) / WEEK))):
                 if rng.random() < SEAT_CHANGE_PER_WEEK:
                     todo.append((rng.randint(lo, hi), "qty"))
-        if self.disc is not None and self.disc_until is not None and self.disc_until <= hi:
-            todo.append((max(lo, self.disc_until), "disc_off"))
-        elif self.disc is None and rng.random() < _p(0.01, m):
-            todo.append((rng.randint(lo, hi), "disc_on"))
         for t, what in sorted(todo):
             if what in ("up", "down"):
                 tier_i = self.tiers.index(self.plan.tier) + (1 if what == "up" else -1)
                 self.set_plan(self.tiers[tier_i], self.plan.interval)
                 self.emit(t, "plan_changed", "active")
-            elif what == "qty":
+            else:
                 step = 1 if rng.random() < SEAT_ADDED else -1
                 if max(1, self.qty + step) != self.qty:
                     self.qty = max(1, self.qty + step)
                     self.emit(t, "quantity_changed", "active")
-            elif what == "disc_off":
-                self.disc = 0 if rng.random() < 0.3 else None
-                self.disc_until = None
-                self.emit(t, "discount_changed", "active")
-            else:
-                self.disc, self.disc_until = rng.choice((10, 20)) * PCT, add_months(t, 3)
-                self.emit(t, "discount_changed", "active")
+
+    def renew_discount(self, ps: int) -> None:
+        """Discounts change where billing systems apply them: at a period's start (a coupon
+        discounts the invoices issued while it lasts), never inside a period."""
+        if self.disc is not None and self.disc_until is not None and self.disc_until <= ps:
+            self.disc = 0 if self.rng.random() < 0.3 else None
+            self.disc_until = None
+            self.emit(ps, "discount_changed", "active")
+        elif self.disc is None and self.rng.random() < _p(0.01, self.plan.months or 0.25):
+            self.disc, self.disc_until = self.rng.choice((10, 20)) * PCT, add_months(ps, 3)
+            self.emit(ps, "discount_changed", "active")
 
     def renewal(self, t: int) -> int | bool | None:
         """Decide at the renewal boundary `t`: None = stopped, an int = re-anchored there,
@@ -244,6 +247,7 @@ class Subscription:
             * (1 + 0.25 * c.failures_before(t))
             * (1.5 if t - self.active_since < 3 * MONTH else 1.0)
             * (0.7 if self.plan.tier in ("business", "enterprise") else 1.0)
+            * c.trait_hazard(t)
         )
         if rng.random() < _p(min(base, 0.5), m):
             reason = pick(rng, CANCEL_REASONS)
@@ -281,7 +285,9 @@ class Subscription:
         rng = self.rng
         if self.reactivations >= 2 or rng.random() >= p:
             return None
-        tr = tc + rng.randint(30 * DAY, 180 * DAY)
+        # in a later calendar month than the cancel: a billing system reactivates with a new
+        # subscription, which then counts as the old one's cancel in the same month
+        tr = max(tc + rng.randint(30 * DAY, 180 * DAY), next_month_start(tc))
         if tr >= self.t_end:
             return None
         self.reactivations += 1

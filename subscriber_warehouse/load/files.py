@@ -8,6 +8,7 @@ Parquet is read by DuckDB, which numbers rows itself.
 from __future__ import annotations
 
 import csv
+import json
 import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
@@ -16,9 +17,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from subscriber_warehouse.contract import DAILY_TABLES
+from subscriber_warehouse.contract import DAILY_TABLES, TABLES, Table
 
-FORMATS = {".csv": "csv", ".parquet": "parquet"}
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl"}
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -41,35 +42,41 @@ def _hidden(path: Path) -> bool:
     return path.name.startswith((".", "_"))
 
 
-def _files_in(folder: Path, prefix: str, day: str | None) -> list[LandingFile]:
+def _files_in(folder: Path, prefix: str, day: str | None, formats) -> list[LandingFile]:
     found = []
     for path in sorted(folder.iterdir(), key=lambda p: p.name):
         fmt = FORMATS.get(path.suffix.lower())
-        if fmt and path.is_file() and not _hidden(path):
+        if fmt in formats and path.is_file() and not _hidden(path):
             found.append(LandingFile(path, f"{prefix}/{path.name}", fmt, day))
     return found
 
 
-def day_folders(landing: Path, table: str) -> list[str]:
+def _table(table: str | Table) -> Table:
+    return TABLES[table] if isinstance(table, str) else table
+
+
+def day_folders(landing: Path, table: str | Table) -> list[str]:
     """The day folders (`YYYY-MM-DD`) of a table, sorted; LoadError for any other folder.
 
     Only the daily tables (contract.DAILY_TABLES) are delivered in day folders: a folder in
     another table's folder would otherwise be skipped silently, and its rows lost.
     """
-    folder = landing / table
+    table = _table(table)
+    where = table.landing_folder
+    folder = landing / where
     if not folder.is_dir():
         return []
     days = []
     for path in sorted(folder.iterdir(), key=lambda p: p.name):
         if not path.is_dir() or _hidden(path):
             continue
-        if table not in DAILY_TABLES:
+        if table.day_column is None:
             raise LoadError(
-                f"{table}/{path.name}: {table} is not delivered in day folders; land its files "
-                f"directly in {table}/ (only {', '.join(DAILY_TABLES)} use day folders)"
+                f"{where}/{path.name}: {table.label} is not delivered in day folders; land its "
+                f"files directly in {where}/ (only {', '.join(DAILY_TABLES)} use day folders)"
             )
         if not is_day(path.name):
-            raise LoadError(f"{table}/{path.name}: not a day folder (expected YYYY-MM-DD)")
+            raise LoadError(f"{where}/{path.name}: not a day folder (expected YYYY-MM-DD)")
         days.append(path.name)
     return days
 
@@ -85,7 +92,7 @@ def is_day(name: str) -> bool:
 
 
 def landing_files(
-    landing: Path, table: str, days: Collection[str] | None = None
+    landing: Path, table: str | Table, days: Collection[str] | None = None
 ) -> list[LandingFile]:
     """The table's files in delivery order: those directly in the table folder (for a daily
     table, a one-off bulk delivery of history), then each day folder's by day; by name within
@@ -93,14 +100,68 @@ def landing_files(
 
     `days` lists only those day folders' files, and no top-level ones: a daily partition's load.
     """
-    folder = landing / table
+    table = _table(table)
+    where = table.landing_folder
+    folder = landing / where
     if not folder.is_dir():
         return []
-    found = [] if days is not None else _files_in(folder, table, None)
+    found = [] if days is not None else _files_in(folder, where, None, table.formats)
     for day in day_folders(landing, table):
         if days is None or day in days:
-            found += _files_in(folder / day, f"{table}/{day}", day)
+            found += _files_in(folder / day, f"{where}/{day}", day, table.formats)
     return found
+
+
+def jsonl_batches(
+    file: LandingFile, columns: list[str], batch_rows: int = 100_000
+) -> Iterator[tuple[CsvBatch, set[str]]]:
+    """JSON-lines rows as text columns (`columns`, an object's top-level keys; a nested value
+    as its JSON text, a missing key as null) with their 1-based line numbers, and the keys
+    outside `columns`. A line that is not a JSON object is malformed, with its reason."""
+    wanted = set(columns)
+    with _open(file) as f:
+        rows, numbers, malformed, unknown = [], [], [], set()
+        row_number = 0
+        for line in f:
+            row_number += 1  # the line number: a blank line carries no row
+            if not line.strip():
+                continue
+            reason, value = _json_object(line)
+            if reason:
+                malformed.append((row_number, reason, [line.rstrip("\n")[:2000]]))
+            else:
+                unknown |= value.keys() - wanted
+                rows.append([_as_text(value.get(c)) for c in columns])
+                numbers.append(row_number)
+            if len(rows) + len(malformed) >= batch_rows:
+                yield _batch(columns, rows, numbers, malformed), unknown
+                rows, numbers, malformed = [], [], []
+        yield _batch(columns, rows, numbers, malformed), unknown
+
+
+def _json_object(line: str) -> tuple[str | None, dict]:
+    if _NOT_UTF8.search(line):
+        return "the line is not valid UTF-8", {}
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as e:
+        return f"not valid JSON: {e.msg} (column {e.colno})", {}
+    if not isinstance(value, dict):
+        return "the line is not a JSON object", {}
+    return None, value
+
+
+def _as_text(value) -> str:
+    """A JSON value as the text the contract's rules read: nested values as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(value)
 
 
 @dataclass

@@ -11,13 +11,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from subscriber_warehouse.contract import Table
-from subscriber_warehouse.load.files import LandingFile, LoadError, csv_batches, csv_header
+from subscriber_warehouse.load.files import (
+    LandingFile,
+    LoadError,
+    csv_batches,
+    csv_header,
+    jsonl_batches,
+)
 from subscriber_warehouse.load.validate import checked_select, ident, sql_str
 
 PARQUET_FILES_PER_QUERY = 500
@@ -40,6 +47,8 @@ def stage_files(con, table: Table, files: list[LandingFile], now: datetime) -> l
     for file in files:
         if file.format == "csv":
             results[file.relative].unknown_columns = _stage_csv(con, table, file, now)
+        elif file.format == "jsonl":
+            results[file.relative].unknown_columns = _stage_jsonl(con, table, file, now)
         else:
             header = _parquet_header(file)
             _, results[file.relative].unknown_columns = present_columns(table, file, header)
@@ -87,6 +96,51 @@ def _stage_csv(con, table: Table, file: LandingFile, now: datetime) -> list[str]
         con.unregister("_batch")
         _insert_malformed(con, file, batch.malformed)
     return unknown
+
+
+def _stage_jsonl(con, table: Table, file: LandingFile, now: datetime) -> list[str]:
+    """Every key of an object is a column; a required one missing from an object makes that
+    row's "required value is missing", not the file's failure (objects omit empty fields)."""
+    present = {c.name: c.name for c in table.columns}
+    unknown: set[str] = set()
+    for batch, keys in jsonl_batches(file, table.column_names):
+        unknown |= keys
+        con.register("_batch", batch.rows)
+        _insert_checked(con, table, present, "_batch", now, file.relative)
+        con.unregister("_batch")
+        _insert_malformed(con, file, batch.malformed)
+    return sorted(unknown)
+
+
+def stage_database(con, table: Table, database: Path, schema: str, now: datetime) -> FileResult:
+    """Stage a table of another DuckDB database (a Fivetran DuckDB destination) as one "file"
+    named <database file>:<schema>.<table>, its rows numbered in the table's storage order."""
+    label = f"{database.name}:{schema}.{table.name}"
+    con.execute(f"attach {sql_str(str(database))} as _source_db (read_only)")
+    try:
+        header = [
+            r[0]
+            for r in con.execute(
+                "select column_name from information_schema.columns where table_catalog = "
+                "'_source_db' and table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, table.name],
+            ).fetchall()
+        ]
+        result = FileResult(label, "duckdb")
+        if not header:
+            return result
+        file = LandingFile(database, label, "duckdb")
+        present, result.unknown_columns = present_columns(table, file, header)
+        source = f"""(select t.*, row_number() over () as _source_row
+            from _source_db.{ident(schema)}.{ident(table.name)} as t)"""
+        _insert_checked(con, table, present, source, now, label)
+    finally:
+        con.execute("detach _source_db")
+    read, rejected = con.execute(
+        "select count(*), count(*) filter (len(_reasons) > 0) from _staged"
+    ).fetchall()[0]
+    result.rows_read, result.rows_rejected, result.rows_loaded = read, rejected, read - rejected
+    return result
 
 
 def _parquet_header(file: LandingFile) -> list[str]:

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from subscriber_warehouse.contract import TABLES, Table
 from subscriber_warehouse.load.files import LoadError, landing_files
-from subscriber_warehouse.load.stage import FileResult, stage_files
+from subscriber_warehouse.load.stage import FileResult, stage_database, stage_files
 from subscriber_warehouse.load.validate import ident, sql_str
 
 __all__ = ["FileResult", "TableResult", "connect", "load_table"]
@@ -80,40 +80,50 @@ def connect(warehouse: Path | str, memory_limit: str | None = None) -> duckdb.Du
 def load_table(
     con: duckdb.DuckDBPyConnection,
     landing: Path,
-    name: str,
+    table: str | Table,
     now: datetime,
     days: Collection[str] | None = None,
+    database: tuple[Path, str] | None = None,
 ) -> TableResult:
-    """Replace raw.<name> with the rows of every landing file of the table, or, with `days`
-    (daily tables only), the rows of those day folders: the other days' rows stay."""
-    table = TABLES[name]
+    """Replace <schema>.<table> (raw.<table> for the raw contract's) with the rows of every
+    landing file of the table, or, with `days` (daily tables only), the rows of those day
+    folders: the other days' rows stay. With `database` (a DuckDB file and schema holding a
+    billing source's tables, as Fivetran's DuckDB destination does), the table is read from it
+    instead of files."""
+    table = TABLES[table] if isinstance(table, str) else table
     if days is not None and not table.day_column:
-        raise ValueError(f"{name} is not loaded by day")
-    files = landing_files(landing, name, days)
-    if days is None and not files and table.required:
-        raise LoadError(f"{landing / name}: no files for required table '{name}'")
+        raise ValueError(f"{table.label} is not loaded by day")
+    files = [] if database else landing_files(landing, table, days)
+    if days is None and not files and not database and table.required:
+        raise LoadError(
+            f"{landing / table.landing_folder}: no files for required table '{table.name}'"
+        )
     columns = ", ".join(f"{ident(c.name)} {c.duckdb_type}" for c in table.columns)
     con.execute(
         f"create or replace temp table _staged ({columns}, _source_file varchar, "
         "_source_row bigint, _reasons varchar[], _raw_record varchar)"
     )
-    results = stage_files(con, table, files, now)
+    if database:
+        results = [stage_database(con, table, *database, now)]
+    else:
+        results = stage_files(con, table, files, now)
+    con.execute(f"create schema if not exists {table.schema}")
     if days is None:
         _publish(con, table, results)
     else:
         _publish_days(con, table, results, sorted(days))
-    return TableResult(name, results, None if days is None else sorted(days))
+    return TableResult(table.label, results, None if days is None else sorted(days))
 
 
 def _publish(con, table: Table, results: list[FileResult]) -> None:
     cols = ", ".join(ident(c.name) for c in table.columns)
     with _transaction(con):
         con.execute(
-            f"create or replace table raw.{table.name} as select {cols}, "
+            f"create or replace table {table.qualified} as select {cols}, "
             f"_source_file, _source_row from _staged where len(_reasons) = 0"
         )
         for ddl_table in ("rejected_rows", "load_files"):
-            con.execute(f"delete from raw.{ddl_table} where table_name = ?", [table.name])
+            con.execute(f"delete from raw.{ddl_table} where table_name = ?", [table.label])
         _insert_accounting(con, table, results)
     con.execute("drop table _staged")
 
@@ -130,18 +140,18 @@ def _publish_days(con, table: Table, results: list[FileResult], days: list[str])
     with _transaction(con):
         # the first load by day of a fresh warehouse: an empty table of the right shape
         con.execute(
-            f"create table if not exists raw.{table.name} as select {cols}, "
+            f"create table if not exists {table.qualified} as select {cols}, "
             "_source_file, _source_row from _staged where false"
         )
-        con.execute(f"delete from raw.{table.name} where {in_days('_source_file', days)}")
+        con.execute(f"delete from {table.qualified} where {in_days('_source_file', days)}")
         for ddl_table in ("rejected_rows", "load_files"):
             con.execute(
                 f"delete from raw.{ddl_table} where table_name = ? "
                 f"and {in_days('source_file', days)}",
-                [table.name],
+                [table.label],
             )
         con.execute(
-            f"insert into raw.{table.name} select {cols}, _source_file, _source_row "
+            f"insert into {table.qualified} select {cols}, _source_file, _source_row "
             "from _staged where len(_reasons) = 0"
         )
         _insert_accounting(con, table, results)
@@ -165,12 +175,12 @@ def _insert_accounting(con, table: Table, results: list[FileResult]) -> None:
         "nullif(split_part(_reasons[1], ':', 1), _reasons[1]), "
         "array_to_string(_reasons, '; '), _raw_record "
         "from _staged where len(_reasons) > 0",
-        [table.name],
+        [table.label],
     )
     # one insert for all files: a daily table has a file per day, an insert each adds up
     accounting = pa.table(
         {
-            "table_name": [table.name] * len(results),
+            "table_name": [table.label] * len(results),
             "source_file": [r.file for r in results],
             "file_format": [r.format for r in results],
             "rows_read": pa.array([r.rows_read for r in results], pa.int64()),

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from subscriber_warehouse.contract import Column, Table, country_codes, currency_minor_units
+from subscriber_warehouse.contract import (
+    EARLIEST_ACCEPTED,
+    LATEST_ACCEPTED,
+    Column,
+    Table,
+    country_codes,
+    currency_minor_units,
+)
 
 _NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)"
 # date, optional time with fraction, optional Z or offset (Parquet's typed values read as
 # '2024-03-01 09:15:02+00'); words DuckDB would cast (epoch, infinity, zone names) are not ISO
 _ISO_TIMESTAMP = r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?"
 _SCALE = {"money": 4, "decimal": 8}
+# seconds from 1970 beyond which an instant is past year 9999 either way
+_MAX_EPOCH = 253_402_300_800
 
 
 def sql_str(value: str) -> str:
@@ -46,6 +55,15 @@ def _parse(col: Column, raw: str) -> str:
         return f"case when regexp_full_match({raw}, {iso_date}) then try_cast({raw} as date) end"
     if col.type == "int":
         return f"case when regexp_full_match({raw}, '[+-]?\\d+') then try_cast({raw} as bigint) end"
+    if col.type == "bool":
+        return f"case lower({raw}) when 'true' then true when 'false' then false end"
+    if col.type == "epoch":
+        seconds = f"try_cast({raw} as bigint)"
+        # within what a timestamp holds: the accepted-dates rule then speaks for the rest
+        return (
+            f"case when regexp_full_match({raw}, '[+-]?\\d+') and abs({seconds}) < {_MAX_EPOCH} "
+            f"then make_timestamp({seconds} * 1000000) end"
+        )
     if col.type in _SCALE:
         return (
             f"case when regexp_full_match({raw}, '{_NUMBER}') "
@@ -54,12 +72,15 @@ def _parse(col: Column, raw: str) -> str:
     return raw
 
 
+_JSON_KINDS = {"json": ("OBJECT", "a JSON object"), "json_array": ("ARRAY", "a JSON array")}
 _TYPE_WORDS = {
     "ts": "an ISO-8601 timestamp",
     "date": "a YYYY-MM-DD date",
     "int": "a whole number",
     "money": "a decimal amount",
     "decimal": "a decimal number",
+    "bool": "true or false",
+    "epoch": "a UNIX timestamp (whole seconds)",
 }
 
 
@@ -79,25 +100,27 @@ def _column_reasons(col: Column, raw: str, val: str, now: datetime) -> list[str]
             f"case when regexp_matches({raw}, '\\.\\d{{{places + 1},}}$') then "
             f"'{name}: ' || {_shown(raw)} || ' has more than {places} decimal places' end"
         )
-    if col.type == "json":
+    if col.type in _JSON_KINDS:
+        kind, words = _JSON_KINDS[col.type]
         out.append(
             f"case when {raw} is not null and not (case when json_valid({raw}) "
-            f"then json_type({raw}) = 'OBJECT' else false end) "
-            f"then '{name}: ' || {_shown(raw)} || ' is not a JSON object' end"
+            f"then json_type({raw}) = '{kind}' else false end) "
+            f"then '{name}: ' || {_shown(raw)} || ' is not {words}' end"
         )
     if col.enum:
         out.append(
             f"case when {val} not in {_in_list(col.enum)} then '{name}: unknown value ' || "
             f"{_shown(raw)} || ' (expected one of {', '.join(col.enum)})' end"
         )
+    code = f"upper({val})" if col.code_any_case else val
     if col.code == "currency":
         out.append(
-            f"case when {val} not in {_in_list(currency_minor_units())} then '{name}: ' || "
+            f"case when {code} not in {_in_list(currency_minor_units())} then '{name}: ' || "
             f"{_shown(raw)} || ' is not an ISO-4217 currency code' end"
         )
     if col.code == "country":
         out.append(
-            f"case when {val} not in {_in_list(country_codes())} then '{name}: ' || "
+            f"case when {code} not in {_in_list(country_codes())} then '{name}: ' || "
             f"{_shown(raw)} || ' is not an ISO-3166 alpha-2 country code' end"
         )
     if col.min is not None:
@@ -112,7 +135,13 @@ def _column_reasons(col: Column, raw: str, val: str, now: datetime) -> list[str]
             f"case when {val} > {col.max} then "
             f"'{name}: ' || {raw} || ' must be at most {col.max:g}' end"
         )
-    if col.type == "ts":
+    if col.type in ("ts", "date", "epoch"):
+        out.append(
+            f"case when {val} < date '{EARLIEST_ACCEPTED}' or {val} >= date '{LATEST_ACCEPTED}' "
+            f"+ interval 1 day then '{name}: ' || {_shown(raw)} || ' is outside the dates the "
+            f"warehouse accepts ({EARLIEST_ACCEPTED} to {LATEST_ACCEPTED})' end"
+        )
+    if col.type in ("ts", "epoch"):
         limit = f"timestamp '{now:%Y-%m-%d %H:%M:%S}' + interval 1 day"
         out.append(
             f"case when {val} > {limit} then '{name}: ' || {raw} || "

@@ -49,6 +49,8 @@ def clv_distribution(formula: pd.Series, predicted: pd.Series | None) -> go.Figu
     if predicted is not None:
         series.append(("Predicted residual value (sBG)", predicted, SERIES_COLOURS[2]))
     arrays = [(name, s.dropna().to_numpy(dtype=float), colour) for name, s, colour in series]
+    # a series with no customers would draw a flat line at zero, as if it had been counted
+    arrays = [(name, values, colour) for name, values, colour in arrays if values.size]
     edges = log_bins(np.concatenate([a for _, a, _ in arrays]))
     fig = go.Figure()
     for name, values, colour in arrays:

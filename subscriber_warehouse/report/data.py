@@ -10,7 +10,7 @@ import pandas as pd
 
 
 class ReportError(Exception):
-    """The warehouse cannot be reported on (missing file, table or months)."""
+    """The warehouse cannot be reported on (no file, or not a published warehouse)."""
 
 
 # marts built by the churn-risk work; the report shows their sections only when they exist
@@ -81,6 +81,11 @@ _QUERIES = {
         from marts.customer_segments
         group by value_tier, risk_tier
     """,
+    "purchases": """
+        select customer_id, repeat_purchase_weeks, recency_weeks, age_weeks, probability_alive,
+            predicted_spend, horizon_weeks
+        from marts.purchase_clv_predictions
+    """,
 }
 
 _REQUIRED = {
@@ -97,12 +102,14 @@ _OPTIONAL = {
     "risk_tiers": ("churn_risk_scores",),
     "risk_probabilities": ("churn_risk_scores",),
     "segments": ("customer_segments",),
+    "purchases": ("purchase_clv_predictions",),
 }
 
 
 @dataclass(frozen=True)
 class ReportData:
-    """Everything the report shows; a frame is None when its mart is not in the warehouse."""
+    """Everything the report shows; a frame is None when its mart is not in the warehouse, and
+    empty when the business landed nothing that fills it (e.g. no subscriptions at all)."""
 
     frames: dict[str, pd.DataFrame | None]
     audiences: pd.DataFrame | None  # audience, preferred_channel, customers
@@ -110,6 +117,11 @@ class ReportData:
 
     def __getitem__(self, name: str) -> pd.DataFrame | None:
         return self.frames[name]
+
+    @property
+    def subscribed(self) -> bool:
+        """Whether the business has subscriptions: a one-off-only one has no metric months."""
+        return not self.frames["metrics"].empty
 
 
 def load(warehouse: Path) -> ReportData:
@@ -137,8 +149,6 @@ def _read(con: duckdb.DuckDBPyConnection) -> ReportData:
     for name, sql in _QUERIES.items():
         usable = all(t in tables for t in _OPTIONAL.get(name, ()))
         frames[name] = con.execute(sql).df() if usable else None
-    if frames["metrics"].empty:
-        raise ReportError("marts.subscription_metrics_monthly has no months to report")
     present = [a for a in AUDIENCES if a in tables]
     return ReportData(
         frames=frames,

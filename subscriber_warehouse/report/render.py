@@ -8,7 +8,7 @@ from html import escape
 from pathlib import Path
 
 from subscriber_warehouse.report import data as report_data
-from subscriber_warehouse.report.sections import Section, build_sections
+from subscriber_warehouse.report.sections import Notice, Section, build_sections, no_subscriptions
 from subscriber_warehouse.report.tiles import Tile, build_tiles, month_label
 
 # small on purpose: a page one can open from disk, e-mail, or attach to a ticket
@@ -68,31 +68,55 @@ def write_report(warehouse: Path, out: Path | None = None) -> Path:
 
 
 def render_html(data: report_data.ReportData) -> str:
-    metrics = data["metrics"]
-    latest = metrics.iloc[-1]
-    previous = metrics.iloc[-2] if len(metrics) > 1 else None
-    as_of = month_label(latest["month_start"])
-    since = "" if previous is None else f" vs {month_label(previous['month_start'])}"
+    as_of, dated_by = _as_of(data)
     sections = build_sections(data)
     published = f" · published {data.published_at}" if data.published_at else ""
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Subscriber Warehouse · metrics as of {as_of}</title>",
+        f"<title>Subscriber Warehouse · metrics as of {escape(as_of)}</title>",
         f"<style>{CSS}</style></head><body>",
         "<header><h1>Subscription metrics</h1>",
-        f'<p class="meta">As of {as_of} (the latest month with data; it may be partial)'
+        f'<p class="meta">As of {escape(as_of)} ({escape(dated_by)})'
         f"{published} · amounts in the reporting currency</p>",
         _nav(sections),
         "</header><main>",
-        _tiles(build_tiles(latest, previous), since),
+        _headline(data),
         *_sections(sections),
         "</main><footer>Definitions: docs/metrics.md (the metric contract). "
         "Regenerate with <code>subscriber-warehouse report</code>.</footer>",
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _as_of(data: report_data.ReportData) -> tuple[str, str]:
+    """(the date the page is of, what dates it): the latest metric month, else the publication,
+    which a business with one-off purchases only still has (never the machine's clock)."""
+    if data.subscribed:
+        return (
+            month_label(data["metrics"]["month_start"].iloc[-1]),
+            "the latest month with data; it may be partial",
+        )
+    if data.published_at:
+        date = data.published_at.split(" ")[0]
+        return date, "the publication date; no subscription months to date it by"
+    return "an unknown date", "no subscription months and no publication record"
+
+
+def _headline(data: report_data.ReportData) -> str:
+    """The tiles are all subscription metrics: without subscriptions the row says so instead."""
+    if not data.subscribed:
+        notice = no_subscriptions(
+            "the headline tiles (MRR, ARR, customers, churn, NRR, ARPA, CLV) need"
+        )
+        return f'<section id="headline">{_notice(notice)}</section>'
+    metrics = data["metrics"]
+    latest = metrics.iloc[-1]
+    previous = metrics.iloc[-2] if len(metrics) > 1 else None
+    since = "" if previous is None else f" vs {month_label(previous['month_start'])}"
+    return _tiles(build_tiles(latest, previous), since)
 
 
 def _nav(sections: list[Section]) -> str:
@@ -129,13 +153,16 @@ def _sections(sections: list[Section]) -> list[str]:
                 + "</figure>"
             )
             plotly_included = True
-        missing = "".join(
-            f'<p class="missing">Not in this warehouse yet: <code>marts.{escape(m)}</code></p>'
-            for m in section.missing
-        )
+        notices = "".join(_notice(n) for n in section.notices)
+        grid = f'<div class="charts">{"".join(charts)}</div>' if charts else ""
         html.append(
             f'<section class="report-section" id="{section.key}">'
             f'<h2>{escape(section.title)}</h2><p class="note">{escape(section.note)}</p>'
-            f'{missing}<div class="charts">{"".join(charts)}</div></section>'
+            f"{notices}{grid}</section>"
         )
     return html
+
+
+def _notice(notice: Notice) -> str:
+    detail = f"<code>{escape(notice.detail)}</code>" if notice.mart else escape(notice.detail)
+    return f'<p class="missing">{escape(notice.headline)}: {detail}</p>'

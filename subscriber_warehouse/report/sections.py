@@ -1,13 +1,21 @@
-"""What the report shows, in order: sections of charts built from the loaded marts."""
+"""What the report shows, in order: sections of charts built from the loaded marts.
+
+A business lands only the tables it has (one-off sales without subscriptions, subscriptions
+without campaigns or trials), so a chart whose mart is absent or empty is not drawn: its section
+says instead what is missing and what would fill it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pandas as pd
 import plotly.graph_objects as go
 
+from subscriber_warehouse.clv.purchases import HORIZON_WEEKS, MIN_CUSTOMERS, MIN_REPEAT_CUSTOMERS
 from subscriber_warehouse.report import audience_charts as audience
 from subscriber_warehouse.report import customer_charts as customer
+from subscriber_warehouse.report import purchase_charts as purchase
 from subscriber_warehouse.report import revenue_charts as revenue
 from subscriber_warehouse.report.data import ReportData
 from subscriber_warehouse.report.tiles import month_label
@@ -20,115 +28,207 @@ class Chart:
     wide: bool = False  # spans the page's width (heatmaps with a column per month)
 
 
+@dataclass(frozen=True)
+class Notice:
+    """Said in place of charts that cannot be drawn: "headline: detail"."""
+
+    headline: str  # what is missing, e.g. "No subscription data"
+    detail: str  # which charts it leaves out and what would fill them
+    mart: str | None = None  # set when the mart is absent from the file (detail names it)
+
+    @property
+    def text(self) -> str:
+        return f"{self.headline}: {self.detail}"
+
+
 @dataclass
 class Section:
     key: str
     title: str
     note: str  # one line on how to read it
     charts: dict[str, Chart] = field(default_factory=dict)  # chart id (unique on the page)
-    missing: list[str] = field(default_factory=list)  # marts it would draw but cannot find
+    notices: list[Notice] = field(default_factory=list)  # in place of the charts not drawn
+
+    @property
+    def missing(self) -> list[str]:
+        """The marts it would draw but cannot find in the file."""
+        return [n.mart for n in self.notices if n.mart]
+
+    def absent(self, mart: str) -> None:
+        self.notify(Notice("Not in this warehouse yet", f"marts.{mart}", mart))
+
+    def notify(self, notice: Notice) -> None:
+        # two charts left out for one reason get one notice
+        if notice not in self.notices:
+            self.notices.append(notice)
+
+
+RAW_CONTRACT = "docs/raw-contract.md"
+
+
+def no_subscriptions(charts: str) -> Notice:
+    """`charts` ends in its verb: "MRR movements need", "cohort retention needs"."""
+    return Notice("No subscription data", f"{charts} subscription_events ({RAW_CONTRACT})")
 
 
 def build_sections(data: ReportData) -> list[Section]:
-    metrics = data["metrics"]
-    as_of = month_label(metrics["month_start"].iloc[-1])
     sections = [
-        Section(
-            "revenue",
-            "MRR",
-            "Movements stack above (gains) and below (losses) zero; the line is net new MRR.",
-            {
-                "mrr-movements": Chart("MRR movements by month", revenue.mrr_movements(metrics)),
-                "mrr-bridge": Chart(f"MRR bridge, {as_of}", revenue.mrr_bridge(metrics)),
-            },
-        ),
-        Section(
-            "churn",
-            "Churn",
-            "Logo churn = churned / customers at month start; net MRR churn below zero means "
-            "expansion outgrew losses. Involuntary churn is a cancel for a failed payment.",
-            {
-                "churn-trend": Chart("Logo and revenue churn rate", revenue.churn_trend(metrics)),
-                "churn-voluntary": Chart(
-                    "Churned MRR: voluntary vs involuntary", revenue.voluntary_involuntary(metrics)
-                ),
-                "churn-reasons": Chart(
-                    "Churned customers by reason",
-                    revenue.churn_reasons(data["churn_reasons"]),
-                    wide=True,
-                ),
-            },
-        ),
-        Section(
-            "cohorts",
-            "Cohort retention",
-            "Each row is the customers whose first paying month it was; revenue retention above "
-            "100% means the survivors expanded more than the leavers took away.",
-            {
-                "cohort-logo": Chart(
-                    "Logo retention by cohort (customers in brackets)",
-                    customer.cohort_heatmap(data["cohorts"], "logo_retention"),
-                    wide=True,
-                ),
-                "cohort-revenue": Chart(
-                    "Revenue retention by cohort",
-                    customer.cohort_heatmap(data["cohorts"], "revenue_retention"),
-                    wide=True,
-                ),
-            },
-        ),
-        Section(
-            "trials",
-            "Trials",
-            "By the month the trial began; the latest months are still converting.",
-            {
-                "trial-conversion": Chart(
-                    "Trial conversion by trial-start month",
-                    revenue.trial_conversion(data["trials"]),
-                    wide=True,
-                )
-            },
-        ),
+        _revenue_section(data),
+        _churn_section(data),
+        _cohort_section(data),
+        _trial_section(data),
         _value_section(data),
         _risk_section(data),
-        Section(
-            "acquisition",
-            "Acquisition",
-            "CAC = campaign spend / paying customers acquired; LTV:CAC uses the formula LTV, "
-            "the historical ratio the net revenue those customers have paid so far.",
-            {
-                "acquisition": Chart(
-                    "CAC and LTV:CAC by channel (campaigns with spend)",
-                    audience.acquisition(data["acquisition"]),
-                    wide=True,
-                )
-            },
-        ),
+        _acquisition_section(data),
     ]
+    # a warehouse published before one-off purchases were modelled has no such section at all
+    if data["purchases"] is not None:
+        sections.append(_purchase_section(data["purchases"]))
     return sections
 
 
+def _revenue_section(data: ReportData) -> Section:
+    section = Section(
+        "revenue",
+        "MRR",
+        "Movements stack above (gains) and below (losses) zero; the line is net new MRR.",
+    )
+    if not data.subscribed:
+        section.notify(no_subscriptions("MRR movements and the MRR bridge need"))
+        return section
+    metrics = data["metrics"]
+    as_of = month_label(metrics["month_start"].iloc[-1])
+    section.charts["mrr-movements"] = Chart(
+        "MRR movements by month", revenue.mrr_movements(metrics)
+    )
+    section.charts["mrr-bridge"] = Chart(f"MRR bridge, {as_of}", revenue.mrr_bridge(metrics))
+    return section
+
+
+def _churn_section(data: ReportData) -> Section:
+    section = Section(
+        "churn",
+        "Churn",
+        "Logo churn = churned / customers at month start; net MRR churn below zero means "
+        "expansion outgrew losses. Involuntary churn is a cancel for a failed payment.",
+    )
+    if not data.subscribed:
+        section.notify(no_subscriptions("churn rates and churn reasons need"))
+        return section
+    metrics = data["metrics"]
+    section.charts["churn-trend"] = Chart(
+        "Logo and revenue churn rate", revenue.churn_trend(metrics)
+    )
+    section.charts["churn-voluntary"] = Chart(
+        "Churned MRR: voluntary vs involuntary", revenue.voluntary_involuntary(metrics)
+    )
+    if data["churn_reasons"].empty:
+        section.notify(
+            Notice(
+                "No churn yet",
+                "churned customers by reason need canceled subscriptions (canceled "
+                f"subscription_events, {RAW_CONTRACT})",
+            )
+        )
+    else:
+        section.charts["churn-reasons"] = Chart(
+            "Churned customers by reason", revenue.churn_reasons(data["churn_reasons"]), wide=True
+        )
+    return section
+
+
+def _cohort_section(data: ReportData) -> Section:
+    section = Section(
+        "cohorts",
+        "Cohort retention",
+        "Each row is the customers whose first paying month it was; revenue retention above "
+        "100% means the survivors expanded more than the leavers took away.",
+    )
+    cohorts = data["cohorts"]
+    if not data.subscribed:
+        section.notify(no_subscriptions("cohort retention needs"))
+    elif cohorts.empty:
+        section.notify(
+            Notice(
+                "No paying cohorts",
+                "cohort retention needs subscriptions that were paid for (active with MRR > 0 "
+                f"in subscription_events, {RAW_CONTRACT})",
+            )
+        )
+    else:
+        section.charts["cohort-logo"] = Chart(
+            "Logo retention by cohort (customers in brackets)",
+            customer.cohort_heatmap(cohorts, "logo_retention"),
+            wide=True,
+        )
+        section.charts["cohort-revenue"] = Chart(
+            "Revenue retention by cohort",
+            customer.cohort_heatmap(cohorts, "revenue_retention"),
+            wide=True,
+        )
+    return section
+
+
+def _trial_section(data: ReportData) -> Section:
+    section = Section(
+        "trials", "Trials", "By the month the trial began; the latest months are still converting."
+    )
+    if not data.subscribed:
+        section.notify(no_subscriptions("trial conversion needs"))
+    elif data["trials"].empty:
+        section.notify(
+            Notice(
+                "No trials",
+                "trial conversion needs subscriptions that start trialing (plans with "
+                f"trial_days > 0, trial_started subscription_events; {RAW_CONTRACT})",
+            )
+        )
+    else:
+        section.charts["trial-conversion"] = Chart(
+            "Trial conversion by trial-start month",
+            revenue.trial_conversion(data["trials"]),
+            wide=True,
+        )
+    return section
+
+
+# the sBG model writes both of its marts from the same subscription lifetimes: empty together
+NO_SBG_MODEL = Notice(
+    "No sBG model",
+    "predicted residual values and the survival projection need subscription lifetimes with "
+    "a first payment (marts.subscription_lifetimes)",
+)
+
+
 def _value_section(data: ReportData) -> Section:
-    predicted = data["clv_predicted"]
     section = Section(
         "value",
         "Customer lifetime value",
         "Formula CLV = current MRR × expected lifetime; the sBG model values what a subscriber "
         "still has to pay, per billing interval, from observed renewals.",
-        {
-            "clv-distribution": Chart(
-                "CLV distribution of paying customers",
-                customer.clv_distribution(
-                    data["clv_formula"]["value"], None if predicted is None else predicted["value"]
-                ),
-            )
-        },
     )
+    if not data.subscribed:
+        section.notify(no_subscriptions("CLV and the survival projection need"))
+        return section
+    formula, predicted = data["clv_formula"]["value"], data["clv_predicted"]
     if predicted is None:
-        section.missing.append("clv_predictions")
+        section.absent("clv_predictions")
+    elif predicted.empty:
+        section.notify(NO_SBG_MODEL)
+    predicted = None if predicted is None or predicted.empty else predicted["value"]
+    if formula.empty and predicted is None:
+        section.notify(
+            Notice("No paying customers", "the CLV distribution needs a customer paying now")
+        )
+    else:
+        section.charts["clv-distribution"] = Chart(
+            "CLV distribution of paying customers", customer.clv_distribution(formula, predicted)
+        )
     projection = data["retention_projection"]
     if projection is None:
-        section.missing.append("retention_projection")
+        section.absent("retention_projection")
+    elif projection.empty:
+        section.notify(NO_SBG_MODEL)
     else:
         section.charts["retention-projection"] = Chart(
             "Survival by billing interval: observed (dots, where at least "
@@ -145,26 +245,110 @@ def _risk_section(data: ReportData) -> Section:
         "Scored customers by risk tier, the value × risk segments, and the audiences exported "
         "for campaigns, by the channel each customer prefers.",
     )
-    if data["risk_tiers"] is None:
-        section.missing.append("churn_risk_scores")
+    tiers = data["risk_tiers"]
+    if tiers is None:
+        section.absent("churn_risk_scores")
+    elif tiers.empty:
+        # the model writes no scores rather than scores it could not backtest honestly
+        section.notify(
+            Notice(
+                "No churn model",
+                "too little churn history; churn-risk tiers and the value × risk segments need "
+                "enough labelled churners at a backtest cutoff (docs/metrics.md, Churn risk)",
+            )
+        )
     else:
         section.charts["risk-tiers"] = Chart(
-            "Customers by churn-risk tier", audience.risk_tiers(data["risk_tiers"])
+            "Customers by churn-risk tier", audience.risk_tiers(tiers)
         )
         section.charts["risk-probability"] = Chart(
             "Distribution of churn probability",
             audience.risk_probabilities(data["risk_probabilities"]),
         )
-    if data["segments"] is None:
-        section.missing.append("customer_segments")
-    else:
+    segments = data["segments"]
+    if segments is None:
+        section.absent("customer_segments")
+    elif not segments.empty:
         section.charts["value-risk"] = Chart(
-            "Customers by value tier × risk tier", audience.value_risk_matrix(data["segments"])
+            "Customers by value tier × risk tier", audience.value_risk_matrix(segments)
         )
+    elif tiers is None or not tiers.empty:  # else the churn model's notice says why
+        section.notify(Notice("No segments", "no scored customer is in marts.customer_segments"))
     if data.audiences is None:
-        section.missing.append("audience_*")
+        section.absent("audience_*")
+    elif data.audiences.empty:
+        section.notify(
+            Notice(
+                "No audiences",
+                "no customer is in any marts.audience_* (they draw on churn-risk scores, "
+                "payments, trials and usage; docs/metrics.md)",
+            )
+        )
     else:
         section.charts["audiences"] = Chart(
             "Audience sizes by preferred channel", audience.audiences(data.audiences)
         )
+    return section
+
+
+def _acquisition_section(data: ReportData) -> Section:
+    section = Section(
+        "acquisition",
+        "Acquisition",
+        "CAC = campaign spend / paying customers acquired; LTV:CAC uses the formula LTV, "
+        "the historical ratio the net revenue those customers have paid so far.",
+    )
+    channels = data["acquisition"]
+    if channels.empty:
+        section.notify(
+            Notice(
+                "No campaign spend",
+                "CAC and LTV:CAC need campaigns with spend > 0 and the customers they acquired "
+                f"(campaigns, customers.acquisition_campaign_id; {RAW_CONTRACT})",
+            )
+        )
+    elif channels["cac"].isna().all():
+        section.notify(
+            Notice(
+                "No paying customers from campaigns",
+                "CAC and LTV:CAC need paying subscriptions among the customers that campaigns "
+                f"with spend acquired (subscription_events, {RAW_CONTRACT})",
+            )
+        )
+    else:
+        section.charts["acquisition"] = Chart(
+            "CAC and LTV:CAC by channel (campaigns with spend)",
+            audience.acquisition(channels),
+            wide=True,
+        )
+    return section
+
+
+def _purchase_section(purchases: pd.DataFrame) -> Section:
+    horizon = int(purchases["horizon_weeks"].iloc[0]) if len(purchases) else HORIZON_WEEKS
+    section = Section(
+        "purchases",
+        "One-off purchases",
+        "Add-ons, top-ups and overage, bought without a contract: BG/NBD + Gamma-Gamma (Fader, "
+        f"Hardie & Lee 2005) predicts each buyer's purchases over the next {horizon} weeks and "
+        "spend per purchase.",
+    )
+    if purchases.empty:
+        # purchases.py leaves its mart empty below these counts rather than fit on too few
+        section.notify(
+            Notice(
+                "No purchase model",
+                f"fewer than {MIN_CUSTOMERS} one-off buyers (or {MIN_REPEAT_CUSTOMERS} repeat "
+                "buyers); more paid one-off invoices (invoices without a subscription_id, "
+                f"{RAW_CONTRACT}) would fill it",
+            )
+        )
+        return section
+    section.charts["purchase-spend"] = Chart(
+        f"Predicted spend per one-off buyer over the next {horizon} weeks",
+        purchase.spend_distribution(purchases["predicted_spend"], horizon),
+    )
+    section.charts["purchase-alive"] = Chart(
+        "P(alive) by recency, by repeat purchases", purchase.alive_by_recency(purchases)
+    )
     return section

@@ -17,7 +17,7 @@ usd as (
 
     select
         'USD' as currency,
-        cast('1900-01-01' as date) as rate_date,
+        cast('0001-01-01' as date) as rate_date,
         cast(1 as decimal(18, 8)) as rate_to_usd
 
 ),
@@ -52,7 +52,7 @@ ranged as (
         rate_to_usd,
         coalesce(
             lead(rate_date) over (partition by currency order by rate_date),
-            cast('2100-01-01' as date)
+            cast('9999-12-31' as date)
         ) as next_rate_date
 
     from all_rates

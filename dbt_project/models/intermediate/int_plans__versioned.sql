@@ -35,7 +35,7 @@ final as (
         updated_at,
         -- before its first version a plan is in its first version (raw contract)
         case
-            when version_number = 1 then cast('1900-01-01' as timestamp)
+            when version_number = 1 then cast('0001-01-01' as timestamp)
             else updated_at
         end as valid_from,
         coalesce(next_version_at, cast('9999-12-31' as timestamp)) as valid_to,

@@ -6,12 +6,6 @@ customers as (
 
 ),
 
-subscription_events as (
-
-    select * from {{ ref('stg_billing__subscription_events') }}
-
-),
-
 periods as (
 
     select * from {{ ref('fct_subscription_periods') }}
@@ -27,6 +21,12 @@ clv as (
 preferences as (
 
     select * from {{ ref('stg_crm__preferences') }}
+
+),
+
+attributes as (
+
+    select * from {{ ref('stg_crm__customer_attributes') }}
 
 ),
 
@@ -54,14 +54,13 @@ payments as (
 
 ),
 
--- the as-of instant: the latest subscription event, never the build's clock
 as_of as (
 
     select
-        max(occurred_at) as as_of_at,
-        {{ month_start('max(occurred_at)') }} as as_of_month
+        subscriptions_as_of_at as as_of_at,
+        subscriptions_as_of_month as as_of_month
 
-    from subscription_events
+    from {{ ref('int_as_of') }}
 
 ),
 
@@ -151,6 +150,38 @@ preferences_pivoted as (
 
     from latest_preferences
     where update_rank = 1
+    group by customer_id
+
+),
+
+latest_attributes as (
+
+    select
+        customer_id,
+        attribute_name,
+        attribute_value,
+        row_number() over (
+            partition by customer_id, attribute_name
+            order by updated_at desc
+        ) as update_rank
+
+    from attributes
+
+),
+
+-- the latest value of every attribute; those named in var customer_traits also as columns
+traits_pivoted as (
+
+    select
+        customer_id,
+        {% for trait in var('customer_traits') %}
+            max(case when attribute_name = '{{ trait }}' then attribute_value end)
+                as trait_{{ trait }},
+        {% endfor %}
+        {{ string_agg(dbt.concat(['attribute_name', "'='", 'attribute_value'])) }} as traits
+
+    from latest_attributes
+    where update_rank = 1 and attribute_value is not null
     group by customer_id
 
 ),
@@ -253,6 +284,10 @@ final as (
         end as sms_opt_in,
         preferences_pivoted.preferred_language,
         preferences_pivoted.content_interests,
+        {% for trait in var('customer_traits') %}
+            traits_pivoted.trait_{{ trait }},
+        {% endfor %}
+        traits_pivoted.traits,
         coalesce(support_summary.tickets_total, 0) as tickets_total,
         coalesce(support_summary.tickets_last_90_days, 0) as tickets_last_90_days,
         support_summary.avg_satisfaction_score,
@@ -269,6 +304,7 @@ final as (
     left join current_plans on customers.customer_id = current_plans.customer_id
     left join clv on customers.customer_id = clv.customer_id
     left join preferences_pivoted on customers.customer_id = preferences_pivoted.customer_id
+    left join traits_pivoted on customers.customer_id = traits_pivoted.customer_id
     left join support_summary on customers.customer_id = support_summary.customer_id
     left join activity_summary on customers.customer_id = activity_summary.customer_id
     left join latest_sentiment

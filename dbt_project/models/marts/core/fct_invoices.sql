@@ -55,6 +55,12 @@ final as (
         coalesce(payment_summary.payment_attempts, 0) as payment_attempts,
         coalesce(payment_summary.failed_payment_attempts, 0) as failed_payment_attempts,
         payment_summary.first_paid_at,
+        -- a paid invoice with no succeeded payment (a zero total, or settled outside the landed
+        -- payments) was paid when issued
+        coalesce(
+            payment_summary.first_paid_at,
+            case when invoices.status = 'paid' then invoices.issued_at end
+        ) as paid_at,
         -- bigint on every engine (Spark's datediff() is an int)
         cast(
             {{ dbt.datediff('invoices.issued_at', 'payment_summary.first_paid_at', 'day') }}

@@ -45,7 +45,7 @@ touches as (
 
 as_of as (
 
-    select max(valid_from) as as_of_at from periods
+    select subscriptions_as_of_at as as_of_at from {{ ref('int_as_of') }}
 
 ),
 
@@ -69,32 +69,58 @@ paying_periods as (
 
 ),
 
--- customers paying at each cutoff, and what they pay
-population as (
+paying_at_cutoffs as (
 
     select
         paying_periods.customer_id,
+        paying_periods.subscription_id,
+        paying_periods.mrr,
+        paying_periods.billing_interval,
+        paying_periods.tier,
+        paying_periods.discount_pct,
         cutoffs.cutoff_at,
         cutoffs.cutoffs_before_as_of,
-        cutoffs.as_of_at,
-        sum(paying_periods.mrr) as mrr,
-        count(*) as active_subscriptions,
-        max(case when paying_periods.billing_interval = 'year' then 1 else 0 end)
-            as has_annual_plan,
-        max(case when paying_periods.tier in ('business', 'enterprise') then 1 else 0 end)
-            as has_business_tier,
-        max(case when paying_periods.discount_pct > 0 then 1 else 0 end) as has_discount
+        cutoffs.as_of_at
 
     from paying_periods
     inner join cutoffs
         on
             paying_periods.valid_from <= cutoffs.cutoff_at
             and (paying_periods.valid_to is null or paying_periods.valid_to > cutoffs.cutoff_at)
-    group by
-        paying_periods.customer_id,
-        cutoffs.cutoff_at,
-        cutoffs.cutoffs_before_as_of,
-        cutoffs.as_of_at
+
+),
+
+-- customers paying at each cutoff, and what they pay
+population as (
+
+    select
+        customer_id,
+        cutoff_at,
+        cutoffs_before_as_of,
+        as_of_at,
+        sum(mrr) as mrr,
+        count(*) as active_subscriptions,
+        max(case when billing_interval = 'year' then 1 else 0 end) as has_annual_plan,
+        max(case when discount_pct > 0 then 1 else 0 end) as has_discount
+
+    from paying_at_cutoffs
+    group by customer_id, cutoff_at, cutoffs_before_as_of, as_of_at
+
+),
+
+-- the tier of the customer's largest paying subscription (the model one-hot encodes it)
+primary_plans as (
+
+    select
+        customer_id,
+        cutoff_at,
+        tier as primary_tier,
+        row_number() over (
+            partition by customer_id, cutoff_at
+            order by mrr desc, subscription_id asc
+        ) as plan_rank
+
+    from paying_at_cutoffs
 
 ),
 
@@ -253,7 +279,7 @@ final as (
         {{ money('coalesce(mrr_before.mrr, 0)') }} as mrr_one_horizon_before,
         population.active_subscriptions,
         population.has_annual_plan = 1 as has_annual_plan,
-        population.has_business_tier = 1 as has_business_tier,
+        primary_plans.primary_tier,
         population.has_discount = 1 as has_discount,
         coalesce(usage_windows.usage_last_30_days, 0) as usage_last_30_days,
         coalesce(usage_windows.usage_prior_90_days, 0) / 3.0 as usage_baseline_per_30_days,
@@ -281,6 +307,11 @@ final as (
 
     from population
     inner join first_paid on population.customer_id = first_paid.customer_id
+    inner join primary_plans
+        on
+            population.customer_id = primary_plans.customer_id
+            and population.cutoff_at = primary_plans.cutoff_at
+            and primary_plans.plan_rank = 1
     {% for window in [
         'mrr_before', 'mrr_after', 'usage_windows', 'payment_windows', 'ticket_windows',
         'sentiment_windows', 'engagement_windows',

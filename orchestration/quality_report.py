@@ -102,3 +102,20 @@ def headline(report: dict) -> str:
                         f"{first['_source_file']} row {first['_source_row']}"
                     )
     return "\n".join(lines)
+
+
+def step_failures(events: Iterable[dg.DagsterEvent]) -> list[tuple[str, str]]:
+    """(step, why) of every failed step, unwrapped to the user's error: CLI output and alerts."""
+    errors = []
+    for event in events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            # Dagster's wrappers, and the retry policy's "Exceeded max_retries", hide the cause
+            while error.cause is not None and (
+                "dagster" in error.cls_name.lower() or error.cls_name.startswith("RetryRequested")
+            ):
+                error = error.cause
+            message = error.message.strip()
+            prefix = f"{error.cls_name}: "
+            errors.append((event.step_key, message.split(prefix, 1)[-1]))
+    return errors

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
-from subscriber_warehouse import quality_report
+from orchestration import quality_report
+from orchestration.partitions import PARTITION_TAG, full_run_tags
+from orchestration.project import prepare_manifest
+from orchestration.resources import Warehouse, env_memory_limit
+from subscriber_warehouse.contract import TABLES
+from subscriber_warehouse.publish import working_path
 from subscriber_warehouse.report.render import report_path
 
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -36,16 +40,13 @@ def run_pipeline(
     Without `day` the warehouse is rebuilt from every landing file (full refresh); with it,
     the run is that day's partition, as the daily schedule's: the daily tables load only that
     day's folders and incremental models update from it."""
-    from orchestration.project import prepare_manifest
-
     log = run_log(warehouse)
     log.parent.mkdir(parents=True, exist_ok=True)
     # dbt's event stream goes to the log file: the terminal gets the summary or the failures
     with open(log, "w") as out, contextlib.redirect_stdout(out):
-        prepare_manifest()
+        prepare_manifest(working_path(Path(warehouse).resolve()))
+        # the dbt assets read target/manifest.json when their module is imported
         from orchestration.definitions import build_definitions
-        from orchestration.partitions import PARTITION_TAG, full_run_tags
-        from orchestration.resources import Warehouse, env_memory_limit
 
         resource = Warehouse(
             landing_dir=str(landing),
@@ -71,7 +72,20 @@ def run_pipeline(
         )
         raise PipelineFailed(_failures(result), quality_report.headline(report), published)
     outputs = f"report: {report_path(warehouse)}\nfull log: {log}"
-    return "\n".join([summarise(warehouse), quality_report.headline(report), outputs])
+    return "\n".join(
+        [summarise(warehouse), *_model_notes(result), quality_report.headline(report), outputs]
+    )
+
+
+def _model_notes(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Why a predictive model wrote no rows (too little history for it), one line each."""
+    notes = []
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        skipped = materialization.metadata.get("skipped")
+        if skipped is not None and skipped.value:
+            notes.append(f"no {materialization.asset_key.path[-1]}: {skipped.value}")
+    return notes
 
 
 def run_log(warehouse: Path) -> Path:
@@ -80,24 +94,9 @@ def run_log(warehouse: Path) -> Path:
 
 
 def _failures(result: dg.ExecuteInProcessResult) -> list[tuple[str, str]]:
-    return step_failures(result.all_events) or [("run", "the run failed before any step did")]
-
-
-def step_failures(events: Iterable[dg.DagsterEvent]) -> list[tuple[str, str]]:
-    """(step, why) of every failed step, unwrapped to the user's error: CLI output and alerts."""
-    errors = []
-    for event in events:
-        if event.event_type_value == "STEP_FAILURE":
-            error = event.event_specific_data.error
-            # Dagster's wrappers, and the retry policy's "Exceeded max_retries", hide the cause
-            while error.cause is not None and (
-                "dagster" in error.cls_name.lower() or error.cls_name.startswith("RetryRequested")
-            ):
-                error = error.cause
-            message = error.message.strip()
-            prefix = f"{error.cls_name}: "
-            errors.append((event.step_key, message.split(prefix, 1)[-1]))
-    return errors
+    return quality_report.step_failures(result.all_events) or [
+        ("run", "the run failed before any step did")
+    ]
 
 
 _HEADLINE = """
@@ -121,6 +120,10 @@ def summarise(warehouse: Path) -> str:
         con.close()
     lines = [f"{'raw table':<22}{'files':>6}{'read':>12}{'loaded':>12}{'rejected':>10}"]
     lines += [f"{t:<22}{f:>6}{r:>12,}{lo:>12,}{rej:>10,}" for t, f, r, lo, rej in rows]
+    landed = {t for t, _, read, _, _ in rows if read}
+    absent = [t for t in TABLES if t not in landed]
+    if absent:
+        lines.append(f"no rows landed for: {', '.join(absent)} (their metrics are empty)")
     for month, mrr, arr, customers, churn, nrr, arpa in headline:
         lines.append(
             f"\n{month:%Y-%m}: MRR {mrr:,.2f}  ARR {arr:,.2f}  paying customers {customers:,}  "
