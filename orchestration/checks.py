@@ -11,7 +11,8 @@ from orchestration.resources import WAREHOUSE_POOL, Warehouse
 from quality.checks import raw_suite
 from quality.gx_runner import GateReport, run_gate
 from quality.marts import MART_SUITES
-from subscriber_warehouse.contract import TABLES
+from subscriber_warehouse.contract import Table
+from subscriber_warehouse.sources import raw_tables
 
 
 def last_published_counts(published: Path) -> dict[str, int]:
@@ -47,22 +48,22 @@ def check_result(report: GateReport) -> dg.AssetCheckResult:
     )
 
 
-def _raw_gate(table: str) -> dg.AssetChecksDefinition:
+def _raw_gate(table: Table, run_tables: list[Table]) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=dg.AssetKey(["raw", table]),
+        asset=dg.AssetKey([table.schema, table.name]),
         name="gx_raw_contract",
         blocking=True,
         pool=WAREHOUSE_POOL,
-        description=f"great-expectations suite of raw.{table}: schema, row rules, conflicting "
-        "copies, references, FX coverage, freshness, row-count change (quality/checks.py).",
+        description=f"great-expectations suite of {table.qualified}: schema, row rules, "
+        "conflicting copies, references, FX coverage, freshness, row-count change "
+        "(quality/checks.py).",
     )
     def _gate(warehouse: Warehouse) -> dg.AssetCheckResult:
         previous = last_published_counts(warehouse.published)
         load_time = f"{warehouse.now():%Y-%m-%d %H:%M:%S}"
+        suite = raw_suite(table, load_time, previous, run_tables)
         with warehouse.reader() as con:
-            return check_result(
-                run_gate(f"raw.{table}", raw_suite(table, load_time, previous), con)
-            )
+            return check_result(run_gate(table.qualified, suite, con))
 
     return _gate
 
@@ -82,4 +83,7 @@ def _mart_gate(mart: str) -> dg.AssetChecksDefinition:
     return _gate
 
 
-gates = [_raw_gate(t) for t in TABLES] + [_mart_gate(m) for m in MART_SUITES]
+def gates(billing_source: str) -> list[dg.AssetChecksDefinition]:
+    """The run's blocking gates: one per raw table of its billing source, one per metric mart."""
+    run_tables = raw_tables(billing_source)
+    return [_raw_gate(t, run_tables) for t in run_tables] + [_mart_gate(m) for m in MART_SUITES]

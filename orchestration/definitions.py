@@ -20,20 +20,21 @@ from orchestration.sensors import landing_files_sensor
 
 
 def build_definitions(warehouse: Warehouse | None = None) -> dg.Definitions:
+    warehouse = warehouse or default_warehouse()
     return dg.Definitions(
         assets=[
-            *raw_assets,
+            *raw_assets(warehouse.billing_source),
             *DBT_ASSETS,
             *predictive_assets,
             published_warehouse,
             audience_exports,
             metrics_report,
         ],
-        asset_checks=gates,
+        asset_checks=gates(warehouse.billing_source),
         jobs=[pipeline_job],
         schedules=[daily_pipeline_schedule],
         sensors=[landing_files_sensor, run_failure_alert, *quality_report_sensors],
-        resources={"warehouse": warehouse or default_warehouse(), "dbt": dbt_resource()},
+        resources={"warehouse": warehouse, "dbt": dbt_resource()},
         executor=dg.in_process_executor,
     )
 

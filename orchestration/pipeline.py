@@ -12,10 +12,10 @@ import duckdb
 from orchestration import quality_report
 from orchestration.partitions import PARTITION_TAG, full_run_tags
 from orchestration.project import prepare_manifest
-from orchestration.resources import Warehouse, env_memory_limit
-from subscriber_warehouse.contract import TABLES
+from orchestration.resources import BILLING_SOURCE_ENV, Warehouse, env_memory_limit
 from subscriber_warehouse.publish import working_path
 from subscriber_warehouse.report.render import report_path
+from subscriber_warehouse.sources import NATIVE, raw_tables
 
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -33,13 +33,22 @@ class PipelineFailed(Exception):
 
 
 def run_pipeline(
-    landing: Path, warehouse: Path, load_time: str = "", day: str | None = None
+    landing: Path,
+    warehouse: Path,
+    load_time: str = "",
+    day: str | None = None,
+    billing_source: str = NATIVE,
+    source_database: Path | None = None,
 ) -> str:
     """Materialise every asset; raise PipelineFailed naming each failed step and why.
 
     Without `day` the warehouse is rebuilt from every landing file (full refresh); with it,
     the run is that day's partition, as the daily schedule's: the daily tables load only that
-    day's folders and incremental models update from it."""
+    day's folders and incremental models update from it. `billing_source` names the billing
+    system whose own tables are landed (subscriber_warehouse/sources.py), read from
+    `source_database` (a DuckDB file) instead of files when given."""
+    # dbt's parse enables that source's models, and the raw assets are its tables
+    os.environ[BILLING_SOURCE_ENV] = billing_source
     log = run_log(warehouse)
     log.parent.mkdir(parents=True, exist_ok=True)
     # dbt's event stream goes to the log file: the terminal gets the summary or the failures
@@ -51,6 +60,8 @@ def run_pipeline(
         resource = Warehouse(
             landing_dir=str(landing),
             warehouse_path=str(warehouse),
+            billing_source=billing_source,
+            source_database=str(source_database or ""),
             load_time=load_time,
             memory_limit=env_memory_limit(),
         )
@@ -73,7 +84,12 @@ def run_pipeline(
         raise PipelineFailed(_failures(result), quality_report.headline(report), published)
     outputs = f"report: {report_path(warehouse)}\nfull log: {log}"
     return "\n".join(
-        [summarise(warehouse), *_model_notes(result), quality_report.headline(report), outputs]
+        [
+            summarise(warehouse, billing_source),
+            *_model_notes(result),
+            quality_report.headline(report),
+            outputs,
+        ]
     )
 
 
@@ -107,7 +123,7 @@ limit 1
 """
 
 
-def summarise(warehouse: Path) -> str:
+def summarise(warehouse: Path, billing_source: str = NATIVE) -> str:
     """The load accounting per raw table and the as-of month's headline metrics."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
@@ -116,12 +132,20 @@ def summarise(warehouse: Path) -> str:
             "from audit.load_files group by table_name order by table_name"
         ).fetchall()
         headline = con.execute(_HEADLINE).fetchall()
+        mapped = _mapping_accounting(con, billing_source) if billing_source != NATIVE else []
     finally:
         con.close()
-    lines = [f"{'raw table':<22}{'files':>6}{'read':>12}{'loaded':>12}{'rejected':>10}"]
-    lines += [f"{t:<22}{f:>6}{r:>12,}{lo:>12,}{rej:>10,}" for t, f, r, lo, rej in rows]
+    width = max([22, *(len(t) + 2 for t, *_ in rows)])
+    lines = [f"{'raw table':<{width}}{'files':>6}{'read':>12}{'loaded':>12}{'rejected':>10}"]
+    lines += [f"{t:<{width}}{f:>6}{r:>12,}{lo:>12,}{rej:>10,}" for t, f, r, lo, rej in rows]
+    if mapped:
+        lines.append(
+            f"\n{billing_source + ' mapped':<{width}}{'':>6}{'loaded':>12}{'mapped':>12}"
+            f"{'left out':>10}  (reasons: staging.{billing_source}__rejected_rows)"
+        )
+        lines += [f"{t:<{width}}{'':>6}{lo:>12,}{m:>12,}{q:>10,}" for t, lo, m, q in mapped]
     landed = {t for t, _, read, _, _ in rows if read}
-    absent = [t for t in TABLES if t not in landed]
+    absent = [t.label for t in raw_tables(billing_source) if t.label not in landed]
     if absent:
         lines.append(f"no rows landed for: {', '.join(absent)} (their metrics are empty)")
     for month, mrr, arr, customers, churn, nrr, arpa in headline:
@@ -130,6 +154,17 @@ def summarise(warehouse: Path) -> str:
             f"logo churn {_pct(churn)}  NRR {_pct(nrr)}  ARPA {arpa or 0:,.2f}"
         )
     return "\n".join(lines)
+
+
+def _mapping_accounting(con, billing_source: str) -> list[tuple]:
+    """A billing source's rows per table: loaded, mapped to the raw contract, left out."""
+    try:
+        return con.execute(
+            "select staged_table, rows_loaded, rows_mapped, rows_quarantined "
+            f"from marts.{billing_source}__row_accounting order by staged_table"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return []
 
 
 def _pct(rate: float | None) -> str:

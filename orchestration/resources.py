@@ -12,6 +12,9 @@ import duckdb
 
 from subscriber_warehouse.load import connect
 from subscriber_warehouse.publish import working_path
+from subscriber_warehouse.sources import NATIVE, billing_sources
+
+BILLING_SOURCE_ENV = "SW_BILLING_SOURCE"
 
 # DuckDB allows one process to open a database file for writing, and then no other process may
 # open it at all. Every step that opens the working database (raw loads, gates, dbt, the
@@ -30,6 +33,11 @@ class Warehouse(dg.ConfigurableResource):
 
     landing_dir: str
     warehouse_path: str
+    # native (the raw contract's billing tables) or a billing system's own tables
+    # (subscriber_warehouse/sources.py); from a DuckDB database instead of files when
+    # source_database names one (Fivetran's DuckDB destination)
+    billing_source: str = NATIVE
+    source_database: str = ""
     memory_limit: str = "4GB"  # as env_memory_limit()
     # the moment future-dated rows are judged against; empty means the run's start
     load_time: str = ""
@@ -46,6 +54,14 @@ class Warehouse(dg.ConfigurableResource):
     def path(self) -> Path:
         """The working database: only the pipeline opens it."""
         return working_path(self.published)
+
+    @property
+    def source_tables_database(self) -> tuple[Path, str] | None:
+        """The DuckDB file and schema the billing source's tables are read from, if not files."""
+        if not self.source_database:
+            return None
+        schema = billing_sources()[self.billing_source].database_schema or self.billing_source
+        return Path(self.source_database).resolve(), schema
 
     def now(self) -> datetime:
         if self.load_time:
@@ -74,10 +90,18 @@ class Warehouse(dg.ConfigurableResource):
             con.close()
 
 
+def env_billing_source() -> str:
+    """The run's billing source: SW_BILLING_SOURCE (the CLI's --source), else native. dbt reads
+    the same variable (macros/billing_source.sql)."""
+    return os.environ.get(BILLING_SOURCE_ENV, NATIVE)
+
+
 def default_warehouse() -> Warehouse:
     return Warehouse(
         landing_dir=os.environ.get("SW_LANDING_DIR", "data/landing"),
         warehouse_path=os.environ.get("SW_WAREHOUSE", "data/warehouse.duckdb"),
+        billing_source=env_billing_source(),
+        source_database=os.environ.get("SW_SOURCE_DATABASE", ""),
         memory_limit=env_memory_limit(),
         load_time=os.environ.get("SW_LOAD_TIME", ""),
     )

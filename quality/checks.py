@@ -76,13 +76,13 @@ CONVERTED = {
 LATEST_DELIVERY_FIRST = "(_source_file like '%/%/%') desc, _source_file desc, _source_row desc"
 
 
-def _winning(name: str) -> str:
-    """raw.<name> as the warehouse reads it: per key, the copy delivered last."""
-    key = ", ".join(ident(k) for k in TABLES[name].key)
+def _winning(table: Table) -> str:
+    """The table as the warehouse reads it: per key, the copy delivered last."""
+    key = ", ".join(ident(k) for k in table.key)
     return f"""(select * from (
         select *, row_number() over (
             partition by {key} order by {LATEST_DELIVERY_FIRST}) as _copy
-        from raw.{name}) where _copy = 1)"""
+        from {table.qualified}) where _copy = 1)"""
 
 
 def _schema(table: Table) -> Check:
@@ -93,10 +93,10 @@ def _schema(table: Table) -> Check:
         select e.column_name, e.expected_type, c.data_type
         from (values {values}) as e (column_name, expected_type)
         left join information_schema.columns as c
-            on c.table_schema = 'raw' and c.table_name = {sql_str(table.name)}
+            on c.table_schema = {sql_str(table.schema)} and c.table_name = {sql_str(table.name)}
             and c.column_name = e.column_name"""
     count = f"""select count(*) from information_schema.columns
-        where table_schema = 'raw' and table_name = {sql_str(table.name)}"""
+        where table_schema = {sql_str(table.schema)} and table_name = {sql_str(table.name)}"""
     # a last row compares the table's column count, so an extra column fails too
     frame += f" union all select '(column count)', '{len(expected)}', cast(({count}) as varchar)"
     return Check(
@@ -135,14 +135,14 @@ def _row_rules(table: Table) -> Check:
         if not c.nullable or c.enum or c.min is not None or c.max is not None
     ]
     frame = f"""
-        select {", ".join(ident(c) for c in checked)} from raw.{table.name}
+        select {", ".join(ident(c) for c in checked)} from {table.qualified}
         where rowid in ({_representative_rows(table)})"""
     return Check(
         "row_rules",
         "row_rules",
         frame,
         expectations,
-        rows_sql=f"select count(*) from raw.{table.name}",
+        rows_sql=f"select count(*) from {table.qualified}",
         min_rows=1 if table.required else 0,
     )
 
@@ -153,7 +153,7 @@ def _representative_rows(table: Table) -> str:
     a required value, and one row (an empty table has none). GX validates these instead of the
     whole table: the same outcome, a frame of a few hundred rows at any size (a 100M-row table
     in pandas needs tens of GiB)."""
-    source = f"raw.{table.name}"
+    source = table.qualified
     ranges = [c for c in table.columns if c.min is not None or c.max is not None]
     required = [c for c in table.columns if not c.nullable]
     ids = [f"(select rowid as id from {source} limit 1)"]
@@ -180,22 +180,28 @@ def _conflicts(table: Table) -> Check:
     # (a distinct over whole rows of a 100M-row table costs minutes and GiBs)
     source = f"""
         select {key}, count(distinct hash({columns})) as distinct_copies
-        from raw.{table.name}
+        from {table.qualified}
         where ({key}) in (
-            select ({key}) from raw.{table.name} group by {key} having count(*) > 1)
+            select ({key}) from {table.qualified} group by {key} having count(*) > 1)
         group by {key}
         having count(distinct hash({columns})) > 1"""
     return _offenders(
-        "conflicting_copies", "conflicting_copies", source, f"select count(*) from raw.{table.name}"
+        "conflicting_copies",
+        "conflicting_copies",
+        source,
+        f"select count(*) from {table.qualified}",
     )
 
 
-def _references(table: Table) -> list[Check]:
+def _references(table: Table, run_tables: list[Table]) -> list[Check]:
+    """Raw contract references whose parent the run loads (a billing source's customers are
+    checked in its staging models instead)."""
+    loaded = {t.label for t in run_tables}
     checks = []
     for (child, column), (parent, parent_column) in REFERENCES.items():
-        if child == table.name:
+        if table.schema == "raw" and child == table.name and parent in loaded:
             source = f"""
-                select t.* from {_winning(child)} as t
+                select t.* from {_winning(table)} as t
                 where t.{column} is not null and not exists (
                     select 1 from raw.{parent} as p where p.{parent_column} = t.{column})"""
             checks.append(
@@ -210,12 +216,12 @@ def _references(table: Table) -> list[Check]:
 
 
 def _fx_coverage(table: Table) -> list[Check]:
-    if table.name not in CONVERTED:
+    if table.schema != "raw" or table.name not in CONVERTED:
         return []
     day, currency = CONVERTED[table.name]
     source = f"""
         select * from (select t.*, {currency} as used_currency, {day} as used_date
-                       from {_winning(table.name)} as t) as u
+                       from {_winning(table)} as t) as u
         where used_currency <> 'USD' and not exists (
             select 1 from raw.fx_rates as r
             where r.currency = u.used_currency and r.rate_date <= u.used_date)"""
@@ -226,14 +232,14 @@ def _fx_coverage(table: Table) -> list[Check]:
 
 def _lifecycle(table: Table) -> list[Check]:
     """A subscription begins with created or trial_started (e.g. not canceled before created)."""
-    if table.name != "subscription_events":
+    if table.qualified != "raw.subscription_events":
         return []
     source = f"""
         select subscription_id, event_id, event_type, occurred_at, _source_file, _source_row
         from (
             select *, row_number() over (
                 partition by subscription_id order by occurred_at, event_id) as position
-            from {_winning("subscription_events")}
+            from {_winning(table)}
         )
         where position = 1 and event_type not in ('created', 'trial_started')"""
     return [
@@ -246,28 +252,22 @@ def _lifecycle(table: Table) -> list[Check]:
     ]
 
 
-# whether exports still arrive: the newest row of the first of these tables that has rows
-FRESHNESS_COLUMNS = {
-    "subscription_events": "occurred_at",
-    "invoices": "issued_at",
-    "payments": "attempted_at",
-}
-
-
-def _freshness(table: Table, load_time: str) -> list[Check]:
-    if table.name not in FRESHNESS_COLUMNS:
+def _freshness(table: Table, load_time: str, run_tables: list[Table]) -> list[Check]:
+    """Whether exports still arrive: the age of the newest row of the first table of the run
+    (in contract order) that has a freshness column and rows."""
+    if table.freshness_column is None:
         return []
-    column = ident(FRESHNESS_COLUMNS[table.name])
+    column = ident(table.freshness_column)
     frame = f"""
         select max({column}) as newest_row_at,
             date_diff('second', max({column}), timestamp {sql_str(load_time)}) / 3600.0
                 as age_hours
-        from raw.{table.name}"""
-    chain = list(FRESHNESS_COLUMNS)
-    earlier = chain[: chain.index(table.name)]
+        from {table.qualified}"""
+    chain = [t for t in run_tables if t.freshness_column]
+    earlier = chain[: chain.index(table)]
     applies = " and ".join(
-        [f"exists (select 1 from raw.{table.name})"]
-        + [f"not exists (select 1 from raw.{t})" for t in earlier]
+        [f"exists (select 1 from {table.qualified})"]
+        + [f"not exists (select 1 from {t.qualified})" for t in earlier]
     )
     return [
         Check(
@@ -286,13 +286,14 @@ def _freshness(table: Table, load_time: str) -> list[Check]:
 
 
 def _row_count_change(table: Table, previous: dict[str, int]) -> list[Check]:
-    if table.name not in previous or previous[table.name] == 0:
+    if not previous.get(table.label):
         return []
     low, high = ROW_COUNT_BAND
+    before = previous[table.label]
     frame = f"""
-        select count(*) as rows_now, {previous[table.name]} as rows_last_published,
-            count(*) / {previous[table.name]}.0 as ratio
-        from raw.{table.name}"""
+        select count(*) as rows_now, {before} as rows_last_published,
+            count(*) / {before}.0 as ratio
+        from {table.qualified}"""
     return [
         Check(
             "row_count_change",
@@ -306,16 +307,24 @@ def _row_count_change(table: Table, previous: dict[str, int]) -> list[Check]:
     ]
 
 
-def raw_suite(name: str, load_time: str, previous: dict[str, int]) -> list[Check]:
-    """The gate of raw.<name>; `previous` holds the last published run's row counts."""
-    table = TABLES[name]
+def raw_suite(
+    table: str | Table,
+    load_time: str,
+    previous: dict[str, int],
+    run_tables: list[Table] | None = None,
+) -> list[Check]:
+    """The gate of a raw table (a raw contract table's name, or any Table); `previous` holds
+    the last published run's row counts, `run_tables` the run's raw tables (default: the raw
+    contract's), which decide the table the freshness check reads."""
+    table = TABLES[table] if isinstance(table, str) else table
+    run_tables = run_tables or list(TABLES.values())
     return [
         _schema(table),
         _row_rules(table),
         _conflicts(table),
-        *_references(table),
+        *_references(table, run_tables),
         *_fx_coverage(table),
         *_lifecycle(table),
-        *_freshness(table, load_time),
+        *_freshness(table, load_time, run_tables),
         *_row_count_change(table, previous),
     ]

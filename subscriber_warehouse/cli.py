@@ -31,7 +31,14 @@ def main() -> None:
 @click.option("--months", default=24, show_default=True, type=click.IntRange(min=1))
 @click.option("--out", default=DEFAULT_LANDING, show_default=True, type=click.Path(path_type=Path))
 @click.option(
-    "--format", "fmt", default="parquet", show_default=True, type=click.Choice(["parquet", "csv"])
+    "--format",
+    "fmt",
+    default="parquet",
+    show_default=True,
+    type=click.Choice(["parquet", "csv", "stripe", "chargebee"]),
+    help="The raw contract's files (parquet, csv), or the billing tables as a billing system "
+    "exports them (stripe: Fivetran's Stripe tables; chargebee: its API objects as JSON lines) "
+    "beside the raw contract's other tables: the same business either way.",
 )
 @click.option(
     "--dirty", is_flag=True, help="Add realistic dirt: re-deliveries, a late file, bad rows."
@@ -42,20 +49,23 @@ def main() -> None:
 def generate(customers, seed, start, months, out, fmt, dirty, workers) -> None:
     """Write a landing folder of realistic sample data that obeys the raw contract."""
     from subscriber_warehouse.generate import generate as run_generator
+    from subscriber_warehouse.generate.sources import generate_source
 
     if out.exists() and any(out.iterdir()):
         raise click.ClickException(f"{out} is not empty: choose an empty or new folder")
-    manifest = run_generator(
-        out,
-        customers=customers,
-        seed=seed,
-        start=start.date(),
-        months=months,
-        fmt=fmt,
-        dirty=dirty,
-        workers=workers,
-        progress=sys.stderr.isatty(),
-    )
+    options = {
+        "customers": customers,
+        "seed": seed,
+        "start": start.date(),
+        "months": months,
+        "dirty": dirty,
+        "workers": workers,
+        "progress": sys.stderr.isatty(),
+    }
+    if fmt in ("stripe", "chargebee"):
+        manifest = generate_source(out, fmt, **options)
+    else:
+        manifest = run_generator(out, fmt=fmt, **options)
     rows = manifest["rows"]
     click.echo(f"wrote {sum(rows.values()):,} rows in {len(rows)} tables to {out}")
 
@@ -75,7 +85,29 @@ def generate(customers, seed, start, months, out, fmt, dirty, workers) -> None:
     "run: the daily tables load only <table>/<day>/ and incremental models update from that "
     "day. Keep DAGSTER_HOME between runs so late days are caught up. Default: rebuild all.",
 )
-def run(landing: Path, warehouse: Path, day: datetime | None) -> None:
+@click.option(
+    "--source",
+    "billing_source",
+    default="native",
+    show_default=True,
+    type=click.Choice(["native", "stripe", "chargebee"]),
+    help="Where the billing tables come from: the raw contract's files (native), or a billing "
+    "system's own tables landed in <landing>/<source>/ (docs/sources/).",
+)
+@click.option(
+    "--source-database",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the --source tables from this DuckDB database (Fivetran's DuckDB destination: "
+    "schema stripe) instead of <landing>/<source>/.",
+)
+def run(
+    landing: Path,
+    warehouse: Path,
+    day: datetime | None,
+    billing_source: str,
+    source_database: Path | None,
+) -> None:
     """Run the whole pipeline in-process: the same assets and checks a scheduled run uses."""
     from orchestration.pipeline import PipelineFailed, run_log, run_pipeline
 
@@ -84,6 +116,8 @@ def run(landing: Path, warehouse: Path, day: datetime | None) -> None:
             f"landing folder {landing} is missing or empty: land your exports there "
             "(docs/raw-contract.md) or create sample data with `subscriber-warehouse generate`"
         )
+    if source_database and billing_source == "native":
+        raise click.ClickException("--source-database needs --source stripe (or another source)")
     if day and not warehouse.exists():
         raise click.ClickException(
             f"--day updates an existing warehouse and {warehouse} does not exist: run once "
@@ -95,6 +129,8 @@ def run(landing: Path, warehouse: Path, day: datetime | None) -> None:
             warehouse,
             load_time=os.environ.get("SW_LOAD_TIME", ""),
             day=day and f"{day:%Y-%m-%d}",
+            billing_source=billing_source,
+            source_database=source_database,
         )
     except PipelineFailed as failed:
         outcome = "the warehouse was published" if failed.published else "nothing was published"

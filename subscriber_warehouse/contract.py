@@ -48,6 +48,9 @@ class Column:
     max: float | None = None
     code: str | None = None  # "currency" or "country": must be a known ISO code
     code_any_case: bool = False  # billing systems write "usd"; the raw contract "USD"
+    # an instant a billing system schedules (a period's end, a trial's, a cancel at the period
+    # end): not future-dated when after the load
+    scheduled: bool = False
     pii: bool = False
 
     @property
@@ -83,6 +86,9 @@ class Table:
     schema: str = "raw"
     folder: str | None = None
     formats: tuple[str, ...] = ("csv", "parquet")
+    # the instant whose newest value tells whether exports still arrive: the freshness gate
+    # reads the first table of a run (in contract order) that has one and has rows
+    freshness_column: str | None = None
 
     @property
     def column_names(self) -> list[str]:
@@ -158,6 +164,7 @@ TABLES: dict[str, Table] = {
             key=("event_id",),
             money_currency="currency",
             day_column="occurred_at",
+            freshness_column="occurred_at",
             columns=(
                 Column("event_id"),
                 Column("subscription_id"),
@@ -203,6 +210,7 @@ TABLES: dict[str, Table] = {
             grain="one row per invoice version; the latest updated_at wins",
             key=("invoice_id", "updated_at"),
             money_currency="currency",
+            freshness_column="issued_at",
             rules=(
                 RowRule(
                     "period_end",
@@ -237,6 +245,7 @@ TABLES: dict[str, Table] = {
             key=("payment_id",),
             money_currency="currency",
             day_column="attempted_at",
+            freshness_column="attempted_at",
             columns=(
                 Column("payment_id"),
                 Column("invoice_id", nullable=True),

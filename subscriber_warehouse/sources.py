@@ -3,7 +3,8 @@ contract's billing tables (docs/sources/<source>.md).
 
 A source is one folder of the dbt project, `dbt_project/models/staging/<source>/`: its
 `_<source>__sources.yml` declares the tables and columns the loader reads (each column's
-`data_type` a raw contract type, `meta.required`, the table's `meta.subscriber_warehouse.key`),
+`data_type` a raw contract type, `meta.required`, `meta.scheduled` for an instant that may lie
+ahead, the table's `meta.subscriber_warehouse.key`),
 and its models map them to the raw contract's shape (`<source>__customers`, `__plans`,
 `__subscription_events`, `__invoices`, `__payments`, `__refunds`), which the billing staging
 models read instead of the native raw tables. The native tables a source does not have (usage,
@@ -44,6 +45,7 @@ def _column(spec: dict) -> Column:
         nullable=not meta.get("required", False),
         code=meta.get("code"),
         code_any_case=meta.get("code") is not None,
+        scheduled=meta.get("scheduled", False),
     )
 
 
@@ -57,6 +59,7 @@ def _table(schema: str, folder: str, spec: dict, formats) -> Table:
         schema=schema,
         folder=f"{folder}/{spec['name']}",
         formats=tuple(formats),
+        freshness_column=meta.get("freshness_column"),
     )
 
 

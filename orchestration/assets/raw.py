@@ -1,4 +1,5 @@
-"""One asset per raw contract table: landing files -> DuckDB `raw.<table>`.
+"""One asset per raw table of the run's billing source: landing files -> DuckDB `raw.<table>`
+(the raw contract's tables) or `raw_<source>.<table>` (a billing system's own: sources.py).
 
 The daily tables (usage_events, subscription_events, payments) are partitioned by day folder: a
 run loads the days of its partition key or range, in one run whatever its length (single-run
@@ -14,8 +15,9 @@ import dagster as dg
 from orchestration.freshness import RAW_FRESHNESS
 from orchestration.partitions import daily_partitions, is_full_refresh
 from orchestration.resources import WAREHOUSE_POOL, Warehouse
-from subscriber_warehouse.contract import TABLES, Table
+from subscriber_warehouse.contract import Table
 from subscriber_warehouse.load import LoadError, TableResult, load_table
+from subscriber_warehouse.sources import raw_tables
 
 # A lock held by another DuckDB process or a landing share briefly unavailable passes; a few
 # seconds apart, two more attempts ride it out. Contract errors (LoadError) are not retried.
@@ -52,11 +54,11 @@ def _raw_asset(table: Table) -> dg.AssetsDefinition:
     daily = table.day_column is not None
 
     @dg.asset(
-        key=["raw", table.name],
-        group_name="raw",
+        key=[table.schema, table.name],
+        group_name=table.schema,
         kinds={"duckdb"},
         owners=["team:data-platform"],
-        description=f"Raw `{table.name}` as landed, typed per the raw contract; {table.grain}. "
+        description=f"Raw `{table.label}` as landed, typed per its contract; {table.grain}. "
         "Rows breaking a contract rule are in raw.rejected_rows."
         + (
             f" Partitioned by the day folders of {table.name}/ (one run per range)."
@@ -76,14 +78,15 @@ def _raw_asset(table: Table) -> dg.AssetsDefinition:
         if daily and partitioned and not is_full_refresh(context.run.tags):
             days = context.partition_keys
         try:
+            database = None if table.schema == "raw" else warehouse.source_tables_database
             with warehouse.connection() as con:
-                result = load_table(con, warehouse.landing, table.name, warehouse.now(), days)
+                result = load_table(con, warehouse.landing, table, warehouse.now(), days, database)
         except LoadError as e:
             # a broken landing file stays broken: fail now, naming it, instead of retrying
             raise dg.Failure(description=str(e), allow_retries=False) from None
         if result.rows_rejected:
             context.log.warning(
-                f"{table.name}: {result.rows_rejected} of {result.rows_read} rows quarantined "
+                f"{table.label}: {result.rows_rejected} of {result.rows_read} rows quarantined "
                 "to raw.rejected_rows"
             )
         return dg.MaterializeResult(metadata=load_metadata(result))
@@ -91,8 +94,9 @@ def _raw_asset(table: Table) -> dg.AssetsDefinition:
     return _load
 
 
-# backfill_policy is still marked beta in Dagster 1.13; single-run backfills are what the daily
-# tables need (a range loads in one run), so the warning is only noise in every CLI run
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", dg.BetaWarning)
-    raw_assets = [_raw_asset(t) for t in TABLES.values()]
+def raw_assets(billing_source: str) -> list[dg.AssetsDefinition]:
+    # backfill_policy is still marked beta in Dagster 1.13; single-run backfills are what the
+    # daily tables need (a range loads in one run), so the warning is only noise in every run
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return [_raw_asset(t) for t in raw_tables(billing_source)]

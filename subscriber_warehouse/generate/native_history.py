@@ -30,9 +30,7 @@ class NativeHistory:
 
 
 def _files(landing: Path, table: str) -> str:
-    return (
-        f"read_parquet('{landing / table}/**/*.parquet', union_by_name = true, filename = true)"
-    )
+    return f"read_parquet('{landing / table}/**/*.parquet', union_by_name = true, filename = true)"
 
 
 _EVENTS = """

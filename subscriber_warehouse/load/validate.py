@@ -141,7 +141,7 @@ def _column_reasons(col: Column, raw: str, val: str, now: datetime) -> list[str]
             f"+ interval 1 day then '{name}: ' || {_shown(raw)} || ' is outside the dates the "
             f"warehouse accepts ({EARLIEST_ACCEPTED} to {LATEST_ACCEPTED})' end"
         )
-    if col.type in ("ts", "epoch"):
+    if col.type in ("ts", "epoch") and not col.scheduled:
         limit = f"timestamp '{now:%Y-%m-%d %H:%M:%S}' + interval 1 day"
         out.append(
             f"case when {val} > {limit} then '{name}: ' || {raw} || "

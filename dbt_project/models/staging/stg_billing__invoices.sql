@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'invoices') }}
+    select * from {{ billing_table('invoices') }}
 
 ),
 

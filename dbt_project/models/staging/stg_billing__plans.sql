@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'plans') }}
+    select * from {{ billing_table('plans') }}
 
 ),
 

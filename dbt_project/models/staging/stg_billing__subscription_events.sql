@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'subscription_events') }}
+    select * from {{ billing_table('subscription_events') }}
 
 ),
 
