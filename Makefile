@@ -7,6 +7,8 @@ UV_VERSION := 0.13.9
 LANDING ?= data/landing
 WAREHOUSE ?= data/warehouse.duckdb
 CUSTOMERS ?= 10000
+# where the billing tables come from: native (the raw contract's files), stripe or chargebee
+SOURCE ?= native
 # Spark (the `spark` extra) lives in its own venv, built from its own lock
 SPARK_VENV := .venv-spark
 SPARK_BIN := $(SPARK_VENV)/bin
@@ -33,10 +35,11 @@ $(STAMP): requirements.lock pyproject.toml
 
 run: setup
 	@if [ -z "$$(ls -A $(LANDING) 2>/dev/null)" ]; then \
-		echo "$(LANDING) is empty: generating sample data for $(CUSTOMERS) customers"; \
-		$(BIN)/subscriber-warehouse generate --customers $(CUSTOMERS) --out $(LANDING); \
+		echo "$(LANDING) is empty: generating sample data for $(CUSTOMERS) customers ($(SOURCE))"; \
+		$(BIN)/subscriber-warehouse generate --customers $(CUSTOMERS) --out $(LANDING) \
+			$(if $(filter-out native,$(SOURCE)),--format $(SOURCE)); \
 	fi
-	$(BIN)/subscriber-warehouse run --landing $(LANDING) --warehouse $(WAREHOUSE)
+	$(BIN)/subscriber-warehouse run --source $(SOURCE) --landing $(LANDING) --warehouse $(WAREHOUSE)
 
 lint: setup
 	SW_WAREHOUSE=$${TMPDIR:-/tmp}/sw-lint.duckdb $(BIN)/sqlfluff lint dbt_project/models

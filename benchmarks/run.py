@@ -7,10 +7,12 @@ folders, `subscriber-warehouse run` (full: load, gates, dbt build, predictive mo
 exports, report), then put the held day back and `subscriber-warehouse run --day <it>` (the
 daily incremental run on top of that warehouse); then the floor (DuckDB alone reading every
 landing file once) and the peer (dbt-labs' mrr-playbook method in plain SQL, checked against
-our month-end MRR). Each runs as its own process under `/usr/bin/time -v`, so its wall time and
-peak RSS are its own; the run's time per phase comes from Dagster's event log (both runs share a
-DAGSTER_HOME in the workdir, as a production instance keeps one). The table is printed and
-written to benchmarks/results/<date>.json and .md.
+our month-end MRR). With `--sources stripe [chargebee]`, the same business is also written in
+that billing system's shape and run with `--source` (the full run), its month-end MRR compared
+with the native run's customer-month by customer-month. Each runs as its own process under
+`/usr/bin/time -v`, so its wall time and peak RSS are its own; the run's time per phase comes
+from Dagster's event log (both runs share a DAGSTER_HOME in the workdir, as a production
+instance keeps one). The table is printed and written to benchmarks/results/<date>.json and .md.
 """
 
 from __future__ import annotations
@@ -90,10 +92,13 @@ def timed(command: list[str], env: dict | None = None) -> dict:
     return {"seconds": round(seconds, 1), "peak_rss_mib": round(rss_kb / 1024)}
 
 
-def pipeline_run(landing: Path, warehouse: Path, home: Path, day: str | None = None) -> dict:
+def pipeline_run(
+    landing: Path, warehouse: Path, home: Path, day: str | None = None, source: str = "native"
+) -> dict:
     env = {"DAGSTER_HOME": str(home)}
     command = [str(BIN / "subscriber-warehouse"), "run", "--landing", str(landing)]
     command += ["--warehouse", str(warehouse), *(["--day", day] if day else [])]
+    command += ["--source", source]
     figures = timed(command, env)
     steps = json.loads(
         subprocess.run(
@@ -143,7 +148,44 @@ def move_day(landing: Path, held: Path, day: str, back: bool) -> None:
     )
 
 
-def bench(customers: int, workdir: Path) -> dict:
+MRR_BY_CUSTOMER_MONTH = "select customer_id, month_start, mrr from marts.fct_customer_mrr_monthly"
+
+
+def source_bench(customers: int, workdir: Path, source: str, native: Path) -> dict:
+    """The business in `source`'s shape: generated once (kept), one full run, and how many
+    customer-months' MRR differ from the native run's."""
+    landing = workdir / f"landing-{customers}-{source}"
+    warehouse = workdir / f"wh-{customers}-{source}" / "warehouse.duckdb"
+    home = workdir / f"dagster-{customers}-{source}"
+    for stale in (warehouse.parent, home):
+        shutil.rmtree(stale, ignore_errors=True)
+    warehouse.parent.mkdir(parents=True)
+    home.mkdir()
+    shutil.copy(ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
+    figures: dict = {}
+    if not (landing / "_manifest.json").exists():
+        command = [str(BIN / "subscriber-warehouse"), "generate", "--customers", str(customers)]
+        command += ["--format", source, "--out", str(landing), "--workers", "2"]
+        figures["generate"] = timed(command)
+    figures["full_run"] = pipeline_run(landing, warehouse, home, source=source)
+    con = duckdb.connect()
+    con.execute(f"attach '{native}' as native (read_only)")
+    con.execute(f"attach '{warehouse}' as mapped (read_only)")
+    query = MRR_BY_CUSTOMER_MONTH.replace("marts.", "{db}.marts.")
+    figures["customer_months"], figures["mismatches"] = con.execute(
+        f"""select (select count(*) from native.marts.fct_customer_mrr_monthly),
+            (select count(*) from (
+                (select * from ({query.format(db="native")}) except all
+                 select * from ({query.format(db="mapped")}))
+                union all
+                (select * from ({query.format(db="mapped")}) except all
+                 select * from ({query.format(db="native")}))))"""
+    ).fetchall()[0]
+    con.close()
+    return figures
+
+
+def bench(customers: int, workdir: Path, sources: list[str]) -> dict:
     landing = workdir / f"landing-{customers}"
     warehouse = workdir / f"wh-{customers}" / "warehouse.duckdb"
     home, held = workdir / f"dagster-{customers}", workdir / f"held-{customers}"
@@ -175,6 +217,9 @@ def bench(customers: int, workdir: Path) -> dict:
         figures["full_run"]["phases"]["load"] / figures["floor"]["seconds"], 1
     )
     figures["peer"] = peer(landing, warehouse)
+    # after the daily run the native warehouse holds every day, as the source's full run does
+    for source in sources:
+        figures[f"{source}_run"] = source_bench(customers, workdir, source, warehouse)
     return figures
 
 
@@ -207,11 +252,32 @@ def markdown(results: list[dict], machine: str) -> str:
         "",
     ]
     phases = [*PHASES, "other"]
+    runs = sorted({k for r in results for k in r if k.endswith("_run")} - {"daily_run"})
     lines += ["| customers | run | " + " | ".join(phases) + " |", "|---|---|" + "---|" * 8]
     for r in results:
-        for run in ("full_run", "daily_run"):
-            cells = " | ".join(str(r[run]["phases"][p]) for p in phases)
-            lines.append(f"| {r['customers']:,} | {run.replace('_', ' ')} | {cells} |")
+        for run in ("full_run", "daily_run", *(k for k in runs if k != "full_run")):
+            if run in r:
+                figures = r[run] if run in ("full_run", "daily_run") else r[run]["full_run"]
+                cells = " | ".join(str(figures["phases"][p]) for p in phases)
+                lines.append(f"| {r['customers']:,} | {run.replace('_', ' ')} | {cells} |")
+    sourced = [(r, k) for r in results for k in runs if k != "full_run" and k in r]
+    if sourced:
+        lines += [
+            "",
+            "Billing sources (the same business in the source's shape, `run --source`; "
+            "mismatches = customer-months whose MRR differs from the native run's):",
+            "",
+            "| customers | source | generate s | full run s | full run peak MiB | mismatches |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r, k in sourced:
+            f = r[k]
+            generated = f.get("generate", {}).get("seconds", "reused")
+            lines.append(
+                f"| {r['customers']:,} | {k.removesuffix('_run')} | {generated} "
+                f"| {f['full_run']['seconds']} | {f['full_run']['peak_rss_mib']} "
+                f"| {f['mismatches']} of {f['customer_months']:,} |"
+            )
     return "\n".join(lines)
 
 
@@ -220,13 +286,20 @@ def main() -> None:
     parser.add_argument("--customers", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/swbench"))
     parser.add_argument("--label", default="", help="suffix of the results' file names")
+    parser.add_argument(
+        "--sources",
+        nargs="*",
+        default=[],
+        choices=["stripe", "chargebee"],
+        help="also run the business in these billing systems' shapes",
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     machine = f"{os.cpu_count()} cores, {memory:.0f} GiB, {platform.platform()}"
     results = []
     for n in args.customers:
-        results.append(bench(n, args.workdir.resolve()))
+        results.append(bench(n, args.workdir.resolve(), args.sources))
         print(json.dumps(results[-1]), flush=True)
     table = markdown(results, machine)
     print(table)

@@ -466,3 +466,76 @@ def test_types_follow_the_contract(con, tmp_path):
     assert types["period_start"] == "DATE"
     assert types["total"] == "DECIMAL(18,4)"
     assert con.execute("select total from raw.invoices").fetchall()[0][0] == Decimal("143.55")
+
+
+def test_a_billing_source_table_loads_from_a_fivetran_duckdb_database(con, tmp_path):
+    """--source-database: Fivetran's DuckDB destination holds schema stripe; each table is one
+    'file' named <database>:<schema>.<table>, its rows numbered, the contract's rules applied
+    (a price in an unknown currency is quarantined), a column outside the contract reported."""
+    import duckdb
+
+    from subscriber_warehouse.sources import billing_sources
+
+    fivetran = tmp_path / "fivetran.duckdb"
+    db = duckdb.connect(str(fivetran))
+    db.execute("create schema stripe")
+    db.execute(
+        "create table stripe.price as select * from (values "
+        "('price_a', 'usd', 4900, 'month', 1, timestamp '2024-01-01 00:00:00', 'x'), "
+        "('price_b', 'zzz', 100, 'month', 1, timestamp '2024-01-01 00:00:00', 'y')) "
+        "as t(id, currency, unit_amount, recurring_interval, recurring_interval_count, "
+        "_fivetran_synced, lookup_secret)"
+    )
+    db.close()
+    price = billing_sources()["stripe"].tables["price"]
+    result = load_table(con, tmp_path, price, NOW, database=(fivetran, "stripe"))
+    (file,) = result.files
+    assert (file.file, file.format) == ("fivetran.duckdb:stripe.price", "duckdb")
+    assert (file.rows_read, file.rows_loaded, file.rows_rejected) == (2, 1, 1)
+    assert file.unknown_columns == ["lookup_secret"]
+    assert con.execute("select id, unit_amount from raw_stripe.price").fetchall() == [
+        ("price_a", 4900)
+    ]
+    assert con.execute(
+        "select table_name, source_file, source_row, reason from raw.rejected_rows"
+    ).fetchall() == [
+        (
+            "raw_stripe.price",
+            "fivetran.duckdb:stripe.price",
+            2,
+            "currency: 'zzz' is not an ISO-4217 currency code",
+        )
+    ]
+
+
+def test_json_lines_are_typed_by_the_source_contract(con, tmp_path):
+    """Chargebee's objects: one JSON object per line, epoch instants, nested arrays kept as JSON
+    text, a missing required key a row's reason, a line that is no object quarantined."""
+    from subscriber_warehouse.sources import billing_sources
+
+    folder = tmp_path / "chargebee" / "transaction"
+    folder.mkdir(parents=True)
+    (folder / "t.jsonl").write_text(
+        '{"id":"t1","type":"payment","status":"success","amount":1250,"currency_code":"USD",'
+        '"date":1704067200,"linked_invoices":[{"invoice_id":"i1"}],"object":"transaction"}\n'
+        '{"id":"t2","status":"success","amount":5,"currency_code":"USD"}\n'
+        "\n"
+        "[1, 2]\n"
+        '{"id":"t3","type":"refund","amount":1,"currency_code":"USD","date":"yesterday"}\n',
+        encoding="utf-8",
+    )
+    table = billing_sources()["chargebee"].tables["transaction"]
+    result = load_table(con, tmp_path, table, NOW)
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (4, 1, 3)
+    assert result.files[0].unknown_columns == ["object"]
+    assert con.execute(
+        "select id, amount, date, linked_invoices from raw_chargebee.transaction"
+    ).fetchall() == [("t1", 1250, datetime(2024, 1, 1), '[{"invoice_id":"i1"}]')]
+    reasons = con.execute(
+        "select source_row, reason from raw.rejected_rows order by source_row"
+    ).fetchall()
+    assert reasons == [
+        (2, "type: required value is missing"),
+        (4, "the line is not a JSON object"),
+        (5, "date: 'yesterday' is not a UNIX timestamp (whole seconds)"),
+    ]

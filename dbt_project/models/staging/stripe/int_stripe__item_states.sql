@@ -6,7 +6,10 @@
       carries the new price, quantity and unit amount from its period_start, the change's instant;
     - the current subscription_item, when its price or quantity differ from its latest line (a
       change billed without proration), from when the connector synced it: a change the source
-      does not date shows then, or at the next period line.
+      does not date shows then, or at the next period line;
+    - an item removed from its subscription (an add-on dropped): is_removal, from the period
+      start of the subscription's first period line after the item's latest line, when the item
+      is not among the current subscription_item rows; it keeps its last billed state.
     Metered prices are usage revenue, not MRR: their items are left out. Lines of void and draft
     invoices bill nothing and are not read.
 -#}
@@ -157,6 +160,43 @@ unbilled_changes as (
 
 ),
 
+-- Stripe writes no row when an item leaves a subscription: the subscription_item table holds
+-- only the items still on it, and the removal's "Unused time" credit is no state (amount < 0).
+-- The first period line of the subscription after the item's latest one, without the item, is
+-- the evidence: the item billed nothing from that period's start
+removals as (
+
+    select * from (
+        select
+            latest_lines.subscription_id,
+            latest_lines.subscription_item_id,
+            later_periods.effective_at,
+            latest_lines.price_id,
+            latest_lines.quantity,
+            latest_lines.unit_amount,
+            latest_lines.currency,
+            false as is_period_start,
+            cast(null as decimal(18, 4)) as period_discount_pct,
+            later_periods._source_file,
+            later_periods._source_row,
+            row_number() over (
+                partition by latest_lines.subscription_item_id
+                order by later_periods.effective_at, later_periods.subscription_item_id
+            ) as removal_rank
+
+        from latest_lines
+        inner join one_per_instant as later_periods
+            on
+                latest_lines.subscription_id = later_periods.subscription_id
+                and later_periods.is_period_start
+                and later_periods.effective_at > latest_lines.effective_at
+        left join items on latest_lines.subscription_item_id = items.subscription_item_id
+        where items.subscription_item_id is null
+    ) as ranked
+    where removal_rank = 1
+
+),
+
 final as (
 
     select
@@ -169,6 +209,7 @@ final as (
         currency,
         is_period_start,
         period_discount_pct,
+        false as is_removal,
         _source_file,
         _source_row
 
@@ -176,7 +217,39 @@ final as (
 
     union all
 
-    select * from unbilled_changes
+    select
+        subscription_id,
+        subscription_item_id,
+        effective_at,
+        price_id,
+        quantity,
+        unit_amount,
+        currency,
+        is_period_start,
+        period_discount_pct,
+        false as is_removal,
+        _source_file,
+        _source_row
+
+    from unbilled_changes
+
+    union all
+
+    select
+        subscription_id,
+        subscription_item_id,
+        effective_at,
+        price_id,
+        quantity,
+        unit_amount,
+        currency,
+        is_period_start,
+        period_discount_pct,
+        true as is_removal,
+        _source_file,
+        _source_row
+
+    from removals
 
 )
 

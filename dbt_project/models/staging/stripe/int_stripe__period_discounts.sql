@@ -68,9 +68,11 @@ candidates as (
                     ) }}
             end
         ) as ends_at,
-        row_number() over (
+        -- once discounts the first period's every line (a plan and its add-ons share the
+        -- invoice): a rank, as row_number would discount one of them only
+        rank() over (
             partition by discounts.discount_id order by lines.period_start
-        ) as line_number
+        ) as period_number
 
     from lines
     inner join discounts
@@ -85,7 +87,7 @@ applied as (
 
     select * from candidates
     where
-        (duration = 'once' and line_number = 1)
+        (duration = 'once' and period_number = 1)
         or (duration <> 'once' and (ends_at is null or period_start < ends_at))
 
 ),

@@ -2,8 +2,9 @@
     Each Stripe subscription's status over time, at the instants the object itself records
     (docs/sources/stripe.md, State over time):
     - it starts at start_date (created): trialing while trial_end is ahead, else active;
-    - a trial ends at trial_end, once a version shows it out of the trial: active, unless the
-      subscription ended then (a trial_end ahead is only a schedule);
+    - a trial ends at trial_end (the latest version's: a trial ended early or extended rewrites
+      it), once a version shows it out of the trial: active, unless the subscription ended then
+      (a trial_end ahead is only a schedule);
     - past_due (dunning) still pays: no change;
     - pause_collection set (or status paused): paused from the version that set it; cleared:
       active again (a version has no instant of its own: the connector's _fivetran_start);
@@ -20,13 +21,29 @@ versions as (
 
 ),
 
+-- the latest version's trial_end is the trial's: ending a trial early (trial_end 'now') or
+-- extending it rewrites the field, so the earlier versions' values are schedules given up
+latest_versions as (
+
+    select
+        *,
+        row_number() over (
+            partition by subscription_id order by version_from desc
+        ) as version_rank
+
+    from versions
+
+),
+
 subscriptions as (
 
     select
         subscription_id,
         min(customer_id) as customer_id,
         min(started_at) as started_at,
-        max(trial_end) as trial_end,
+        coalesce(
+            max(case when version_rank = 1 then trial_end end), max(trial_end)
+        ) as trial_end,
         min(ended_at) as ended_at,
         min(case when status = 'unpaid' then version_from end) as unpaid_at,
         min(case when status = 'incomplete_expired' then version_from end) as expired_at,
@@ -34,7 +51,7 @@ subscriptions as (
         -- only a schedule
         max(case when status not in ('trialing', 'canceled') then 1 else 0 end) as left_trial
 
-    from versions
+    from latest_versions
     group by subscription_id
 
 ),

@@ -4,6 +4,7 @@
     subscription id, a later one (an add-on) is <subscription id>/<item id> — with an event at
     every instant its state changes: a status change of the subscription
     (int_stripe__subscription_statuses) or a billed change of the item (int_stripe__item_states).
+    An item removed from its subscription (an add-on dropped) is canceled from its removal.
     The state at an instant: the status then, the item's latest billed price, quantity and unit
     amount at or before it (before its first line, its first), and the discount of its latest
     period line. Each row carries the full state after it, as the raw contract says.
@@ -28,6 +29,7 @@ items as (
         subscription_id,
         subscription_item_id,
         min(effective_at) as first_billed_at,
+        min(case when is_removal then effective_at end) as removed_at,
         row_number() over (
             partition by subscription_id order by min(effective_at), subscription_item_id
         ) as item_number
@@ -93,8 +95,16 @@ with_status as (
         distinct_instants.*,
         items.subscription_id,
         items.item_number,
-        statuses.status,
-        statuses.cancel_reason,
+        -- a removed item's native subscription ends at its removal, while its Stripe
+        -- subscription goes on (no reason: Stripe records none for an item)
+        case
+            when items.removed_at <= distinct_instants.changed_at then 'canceled'
+            else statuses.status
+        end as status,
+        case
+            when items.removed_at <= distinct_instants.changed_at then null
+            else statuses.cancel_reason
+        end as cancel_reason,
         row_number() over (
             partition by distinct_instants.subscription_item_id, distinct_instants.changed_at
             order by statuses.changed_at desc
