@@ -41,8 +41,13 @@ run: setup
 	fi
 	$(BIN)/subscriber-warehouse run --source $(SOURCE) --landing $(LANDING) --warehouse $(WAREHOUSE)
 
+# a billing source's models compile only when it is the run's source: each is linted with it
 lint: setup
 	SW_WAREHOUSE=$${TMPDIR:-/tmp}/sw-lint.duckdb $(BIN)/sqlfluff lint dbt_project/models
+	for source in stripe chargebee; do \
+		SW_BILLING_SOURCE=$$source SW_WAREHOUSE=$${TMPDIR:-/tmp}/sw-lint.duckdb \
+			$(BIN)/sqlfluff lint dbt_project/models/staging/$$source || exit 1; \
+	done
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

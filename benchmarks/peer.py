@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from subscriber_warehouse.load.files import landing_files
+from subscriber_warehouse.load.validate import sql_str
 
 HERE = Path(__file__).resolve().parent
 SQL = HERE / "peer_mrr_playbook.sql"
@@ -105,7 +106,7 @@ def write(landing: Path, out: Path) -> None:
 def compare(result: Path, warehouse: Path) -> dict:
     con = duckdb.connect()
     try:
-        con.execute(f"attach '{warehouse}' as built (read_only)")
+        con.execute(f"attach {sql_str(str(warehouse))} as built (read_only)")
         row = con.execute(COMPARE, [str(result)]).fetchone()
         names = [d[0] for d in con.description]
     finally:

@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from subscriber_warehouse.contract import DAILY_TABLES  # noqa: E402
 from subscriber_warehouse.load.files import day_folders  # noqa: E402
+from subscriber_warehouse.load.validate import sql_str  # noqa: E402
 
 # Per-step seconds of the newest run in DAGSTER_HOME, read in a process of its own (Dagster's
 # imports would otherwise count in nothing timed, but slow the script's start).
@@ -169,8 +170,8 @@ def source_bench(customers: int, workdir: Path, source: str, native: Path) -> di
         figures["generate"] = timed(command)
     figures["full_run"] = pipeline_run(landing, warehouse, home, source=source)
     con = duckdb.connect()
-    con.execute(f"attach '{native}' as native (read_only)")
-    con.execute(f"attach '{warehouse}' as mapped (read_only)")
+    con.execute(f"attach {sql_str(str(native))} as native (read_only)")
+    con.execute(f"attach {sql_str(str(warehouse))} as mapped (read_only)")
     query = MRR_BY_CUSTOMER_MONTH.replace("marts.", "{db}.marts.")
     figures["customer_months"], figures["mismatches"] = con.execute(
         f"""select (select count(*) from native.marts.fct_customer_mrr_monthly),

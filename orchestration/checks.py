@@ -12,6 +12,7 @@ from quality.checks import raw_suite
 from quality.gx_runner import GateReport, run_gate
 from quality.marts import MART_SUITES
 from subscriber_warehouse.contract import Table
+from subscriber_warehouse.publish import PublishedFileLocked, open_published
 from subscriber_warehouse.sources import raw_tables
 
 
@@ -19,7 +20,10 @@ def last_published_counts(published: Path) -> dict[str, int]:
     """Rows per raw table in the last published run: the baseline of the row-count band."""
     if not published.exists():
         return {}
-    con = duckdb.connect(str(published), read_only=True)
+    try:
+        con = open_published(published)
+    except PublishedFileLocked as locked:
+        raise dg.Failure(description=str(locked), allow_retries=False) from None
     try:
         return dict(
             con.execute(

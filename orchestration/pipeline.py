@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -13,7 +14,9 @@ from orchestration import quality_report
 from orchestration.partitions import PARTITION_TAG, full_run_tags
 from orchestration.project import prepare_manifest
 from orchestration.resources import BILLING_SOURCE_ENV, Warehouse, env_memory_limit
-from subscriber_warehouse.publish import working_path
+from subscriber_warehouse.landing import inventory
+from subscriber_warehouse.lock import warehouse_lock
+from subscriber_warehouse.publish import open_published, working_path
 from subscriber_warehouse.report.render import report_path
 from subscriber_warehouse.sources import NATIVE, raw_tables
 
@@ -24,12 +27,19 @@ PUBLISH_STEP = "published__warehouse"
 
 
 class PipelineFailed(Exception):
-    def __init__(self, errors: list[tuple[str, str]], quality: str = "", published: bool = False):
+    def __init__(
+        self,
+        errors: list[tuple[str, str]],
+        quality: str = "",
+        published: bool = False,
+        log: Path | None = None,
+    ):
         super().__init__("; ".join(f"{s}: {m}" for s, m in errors))
         self.errors = errors
         self.quality = quality
         # a step after publishing (exports, report) can fail once BI already has the new file
         self.published = published
+        self.log = log
 
 
 def run_pipeline(
@@ -47,10 +57,27 @@ def run_pipeline(
     day's folders and incremental models update from it. `billing_source` names the billing
     system whose own tables are landed (subscriber_warehouse/sources.py), read from
     `source_database` (a DuckDB file) instead of files when given."""
+    found = inventory(landing, billing_source)
+    if found.errors:
+        raise LandingProblems(found.errors)
     # dbt's parse enables that source's models, and the raw assets are its tables
     os.environ[BILLING_SOURCE_ENV] = billing_source
-    log = run_log(warehouse)
-    log.parent.mkdir(parents=True, exist_ok=True)
+    with warehouse_lock(warehouse, f"cli:{os.getpid()}"):
+        summary = _run(landing, warehouse, load_time, day, billing_source, source_database)
+    notes = [f"landing: {w}" for w in found.warnings]
+    return "\n".join([*notes, summary])
+
+
+class LandingProblems(Exception):
+    """Entries of the landing folder the run would skip with their rows: nothing ran."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _run(landing, warehouse, load_time, day, billing_source, source_database) -> str:
+    log = new_run_log(warehouse)
     # dbt's event stream goes to the log file: the terminal gets the summary or the failures
     with open(log, "w") as out, contextlib.redirect_stdout(out):
         prepare_manifest(working_path(Path(warehouse).resolve()))
@@ -81,7 +108,7 @@ def run_pipeline(
             e.event_type_value == "STEP_SUCCESS" and e.step_key == PUBLISH_STEP
             for e in result.all_events
         )
-        raise PipelineFailed(_failures(result), quality_report.headline(report), published)
+        raise PipelineFailed(_failures(result), quality_report.headline(report), published, log)
     outputs = f"report: {report_path(warehouse)}\nfull log: {log}"
     return "\n".join(
         [
@@ -104,9 +131,23 @@ def _model_notes(result: dg.ExecuteInProcessResult) -> list[str]:
     return notes
 
 
-def run_log(warehouse: Path) -> Path:
-    """Where a run writes dbt's and Dagster's output: beside the warehouse."""
-    return Path(warehouse).with_suffix(".run.log")
+RUN_LOGS_KEPT = 30
+
+
+def run_logs(warehouse: Path) -> Path:
+    """The folder of the runs' logs (dbt's and Dagster's output), beside the warehouse."""
+    return Path(warehouse).with_suffix(".runs")
+
+
+def new_run_log(warehouse: Path) -> Path:
+    """This run's log file, <warehouse>.runs/<UTC start>-<pid>.log; the oldest beyond
+    RUN_LOGS_KEPT are removed."""
+    folder = run_logs(warehouse)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in sorted(folder.glob("*.log"))[: -RUN_LOGS_KEPT + 1 or None]:
+        old.unlink(missing_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return folder / f"{stamp}-{os.getpid()}.log"
 
 
 def _failures(result: dg.ExecuteInProcessResult) -> list[tuple[str, str]]:
@@ -125,7 +166,7 @@ limit 1
 
 def summarise(warehouse: Path, billing_source: str = NATIVE) -> str:
     """The load accounting per raw table and the as-of month's headline metrics."""
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = open_published(warehouse)
     try:
         rows = con.execute(
             "select table_name, count(*), sum(rows_read), sum(rows_loaded), sum(rows_rejected) "

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+from pydantic import PrivateAttr
 
 from subscriber_warehouse.load import connect
+from subscriber_warehouse.lock import warehouse_lock
 from subscriber_warehouse.publish import working_path
 from subscriber_warehouse.sources import NATIVE, billing_sources
 
@@ -41,6 +43,19 @@ class Warehouse(dg.ConfigurableResource):
     memory_limit: str = "4GB"  # as env_memory_limit()
     # the moment future-dated rows are judged against; empty means the run's start
     load_time: str = ""
+    _run_lock: ExitStack | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """A run holds its warehouse from start to end (subscriber_warehouse/lock.py): a second
+        run, whoever started it, fails at once naming the first."""
+        self._run_lock = ExitStack()
+        run = context.run_id or ""
+        self._run_lock.enter_context(warehouse_lock(self.published, run))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._run_lock is not None:
+            self._run_lock.close()
+            self._run_lock = None
 
     @property
     def landing(self) -> Path:
@@ -64,9 +79,7 @@ class Warehouse(dg.ConfigurableResource):
         return Path(self.source_database).resolve(), schema
 
     def now(self) -> datetime:
-        if self.load_time:
-            return datetime.fromisoformat(self.load_time).astimezone(UTC).replace(tzinfo=None)
-        return datetime.now(UTC).replace(tzinfo=None)
+        return load_instant(self.load_time)
 
     @contextmanager
     def reader(self):
@@ -88,6 +101,18 @@ class Warehouse(dg.ConfigurableResource):
             yield con
         finally:
             con.close()
+
+
+def load_instant(load_time: str = "") -> datetime:
+    """The instant future-dated rows are judged against, naive UTC: `load_time` (ISO-8601; a
+    time without an offset is UTC, as the raw contract says of every timestamp, never the
+    machine's zone), or now."""
+    if not load_time:
+        return datetime.now(UTC).replace(tzinfo=None)
+    instant = datetime.fromisoformat(load_time)
+    if instant.tzinfo is not None:
+        instant = instant.astimezone(UTC).replace(tzinfo=None)
+    return instant
 
 
 def env_billing_source() -> str:

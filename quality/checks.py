@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import great_expectations.expectations as gxe
 
-from quality.config import FRESHNESS_MAX_AGE_HOURS, ROW_COUNT_BAND
+from quality.config import AMOUNT_CEILING_USD, FRESHNESS_MAX_AGE_HOURS, ROW_COUNT_BAND
 from subscriber_warehouse.contract import TABLES, Table
 from subscriber_warehouse.load.validate import ident, sql_str
 
@@ -222,7 +222,9 @@ def _fx_coverage(table: Table) -> list[Check]:
     source = f"""
         select * from (select t.*, {currency} as used_currency, {day} as used_date
                        from {_winning(table)} as t) as u
-        where used_currency <> 'USD' and not exists (
+        -- USD is 1 unless landed: then its own rates must cover its days like any currency's
+        where (used_currency <> 'USD' or exists (select 1 from raw.fx_rates where currency = 'USD'))
+            and not exists (
             select 1 from raw.fx_rates as r
             where r.currency = u.used_currency and r.rate_date <= u.used_date)"""
     return [
@@ -248,6 +250,56 @@ def _lifecycle(table: Table) -> list[Check]:
             "lifecycle_order",
             source,
             "select count(*) from raw.subscription_events",
+        )
+    ]
+
+
+def _before_customer(table: Table, run_tables: list[Table]) -> list[Check]:
+    """A subscription event before its customer was created (the customer's first version)."""
+    if table.qualified != "raw.subscription_events" or "customers" not in {
+        t.label for t in run_tables
+    }:
+        return []
+    source = f"""
+        select t.event_id, t.customer_id, t.occurred_at, c.created_at, t._source_file,
+            t._source_row
+        from {_winning(table)} as t
+        inner join (select customer_id, min(created_at) as created_at from raw.customers
+                    group by customer_id) as c on t.customer_id = c.customer_id
+        where t.occurred_at < c.created_at"""
+    return [
+        _offenders(
+            "before_customer", "before_customer", source, f"select count(*) from {table.qualified}"
+        )
+    ]
+
+
+def _amount_ceiling(table: Table) -> list[Check]:
+    """Amounts above AMOUNT_CEILING_USD at their currency's latest landed rate (USD at 1; a
+    currency without a rate is the FX gate's)."""
+    money = [c.name for c in table.columns if c.type == "money"]
+    if table.schema != "raw" or not money or not table.money_currency:
+        return []
+    currency = f"t.{ident(table.money_currency)}"
+    if table.name in CONVERTED:  # subscription events: null is the plan's currency
+        currency = CONVERTED[table.name][1]
+    rates = """(select currency, arg_max(rate_to_usd, rate_date) as rate_to_usd
+        from raw.fx_rates group by currency)"""
+    amounts = " union all ".join(
+        f"select t._source_file, t._source_row, {sql_str(m)} as column_name, "
+        f"cast(t.{ident(m)} as double) as amount, {currency} as used_currency from "
+        f"{table.qualified} as t where t.{ident(m)} is not null"
+        for m in money
+    )
+    source = f"""
+        select a.*, a.amount * coalesce(r.rate_to_usd, 1) as amount_usd
+        from ({amounts}) as a
+        left join {rates} as r on a.used_currency = r.currency
+        where (r.rate_to_usd is not null or a.used_currency = 'USD')
+            and a.amount * coalesce(r.rate_to_usd, 1) > {AMOUNT_CEILING_USD}"""
+    return [
+        _offenders(
+            "amount_ceiling", "amount_ceiling", source, f"select count(*) from {table.qualified}"
         )
     ]
 
@@ -325,6 +377,8 @@ def raw_suite(
         *_references(table, run_tables),
         *_fx_coverage(table),
         *_lifecycle(table),
+        *_before_customer(table, run_tables),
+        *_amount_ceiling(table),
         *_freshness(table, load_time, run_tables),
         *_row_count_change(table, previous),
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import great_expectations.expectations as gxe
 
 from quality.checks import Check
+from quality.config import MRR_JUMP_FACTOR, MRR_JUMP_MIN_CUSTOMERS
 
 RATES_0_1 = [
     "logo_churn_rate",
@@ -57,6 +58,16 @@ MART_SUITES: dict[str, list[Check]] = {
             _between(["mrr_start", "mrr_end"], 0),
             min_rows=1,
             applies_sql=HAS_SUBSCRIPTIONS,
+        ),
+        # plausibility: a month whose MRR grew beyond MRR_JUMP_FACTOR (a plan at
+        # 999,999,999,999.99 a month), once the business has MRR_JUMP_MIN_CUSTOMERS
+        Check(
+            "mrr_jump",
+            "mrr_jump",
+            f"""select month_start, mrr_start, mrr_end, mrr_end / mrr_start as growth
+            from {METRICS}
+            where mrr_start > 0 and customers_start >= {MRR_JUMP_MIN_CUSTOMERS}""",
+            _between(["growth"], 0, MRR_JUMP_FACTOR),
         ),
     ],
     "fct_customer_mrr_monthly": [

@@ -12,7 +12,8 @@ import json
 import shutil
 from pathlib import Path
 
-import duckdb
+from subscriber_warehouse.load.validate import sql_str
+from subscriber_warehouse.publish import open_published
 
 AUDIENCES = (
     "at_risk_high_value",
@@ -22,8 +23,9 @@ AUDIENCES = (
     "upsell",
     "re_engage",
 )
-# channel -> the audience marts' consent column for it
-CHANNELS = {"email": "is_email_opt_in", "sms": "is_sms_opt_in"}
+# channel -> who its file holds: the consenting, and for e-mail those with an address (a
+# billing source's customer may have none)
+CHANNELS = {"email": "is_email_opt_in and email_hash is not null", "sms": "is_sms_opt_in"}
 COLUMNS = "customer_id, email_hash, reason, preferred_channel"
 
 
@@ -36,7 +38,7 @@ def export_audiences(published: Path, out_dir: Path) -> dict[str, dict[str, int]
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     counts: dict[str, dict[str, int]] = {}
-    con = duckdb.connect(str(published), read_only=True)
+    con = open_published(published)
     try:
         for audience in AUDIENCES:
             counts[audience] = {}
@@ -46,8 +48,10 @@ def export_audiences(published: Path, out_dir: Path) -> dict[str, dict[str, int]
                     f"where {consent} order by customer_id"
                 )
                 base = staging / f"audience_{audience}__{channel}"
-                con.execute(f"copy ({select}) to '{base}.csv' (header, delimiter ',')")
-                con.execute(f"copy ({select}) to '{base}.parquet' (format parquet)")
+                # a path is a literal, whatever it holds (a quote in a folder name included)
+                csv, parquet = sql_str(f"{base}.csv"), sql_str(f"{base}.parquet")
+                con.execute(f"copy ({select}) to {csv} (header, delimiter ',')")
+                con.execute(f"copy ({select}) to {parquet} (format parquet)")
                 counts[audience][channel] = con.execute(
                     f"select count(*) from ({select})"
                 ).fetchall()[0][0]

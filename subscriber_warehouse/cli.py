@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from subscriber_warehouse.sources import source_names
+
 DEFAULT_LANDING = "data/landing"
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 
@@ -35,7 +37,7 @@ def main() -> None:
     "fmt",
     default="parquet",
     show_default=True,
-    type=click.Choice(["parquet", "csv", "stripe", "chargebee"]),
+    type=click.Choice(["parquet", "csv", *source_names()[1:]]),
     help="The raw contract's files (parquet, csv), or the billing tables as a billing system "
     "exports them (stripe: Fivetran's Stripe tables; chargebee: its API objects as JSON lines) "
     "beside the raw contract's other tables: the same business either way.",
@@ -90,7 +92,7 @@ def generate(customers, seed, start, months, out, fmt, dirty, workers) -> None:
     "billing_source",
     default="native",
     show_default=True,
-    type=click.Choice(["native", "stripe", "chargebee"]),
+    type=click.Choice(source_names()),
     help="Where the billing tables come from: the raw contract's files (native), or a billing "
     "system's own tables landed in <landing>/<source>/ (docs/sources/).",
 )
@@ -109,7 +111,8 @@ def run(
     source_database: Path | None,
 ) -> None:
     """Run the whole pipeline in-process: the same assets and checks a scheduled run uses."""
-    from orchestration.pipeline import PipelineFailed, run_log, run_pipeline
+    from orchestration.pipeline import LandingProblems, PipelineFailed, run_pipeline
+    from subscriber_warehouse.lock import WarehouseBusy
 
     if not landing.is_dir() or not any(landing.iterdir()):
         raise click.ClickException(
@@ -132,6 +135,14 @@ def run(
             billing_source=billing_source,
             source_database=source_database,
         )
+    except WarehouseBusy as busy:
+        raise click.ClickException(str(busy)) from None
+    except LandingProblems as problems:
+        for problem in problems.problems:
+            click.echo(f"landing: {problem}", err=True)
+        raise click.ClickException(
+            f"{len(problems.problems)} problem(s) in {landing}: nothing was loaded"
+        ) from None
     except PipelineFailed as failed:
         outcome = "the warehouse was published" if failed.published else "nothing was published"
         click.echo(f"pipeline FAILED ({len(failed.errors)} step(s)); {outcome}:", err=True)
@@ -139,7 +150,7 @@ def run(
             click.echo(f"  {step}: {message}", err=True)
         if failed.quality:
             click.echo(failed.quality, err=True)
-        click.echo(f"full log: {run_log(warehouse)}", err=True)
+        click.echo(f"full log: {failed.log}", err=True)
         sys.exit(1)
     click.echo(summary)
 
@@ -162,8 +173,6 @@ def spark_load(landing: Path, spark_dir: Path | None) -> None:
     quarantine, accounting); each raw table is then written as a Parquet table of the Spark
     warehouse dbt's `spark` target opens. Needs the `spark` extra (.venv-spark).
     """
-    from datetime import UTC, datetime
-
     try:
         import pyspark  # noqa: F401
 
@@ -176,10 +185,9 @@ def spark_load(landing: Path, spark_dir: Path | None) -> None:
 
     directory = (spark_dir or sl.spark_dir()).resolve()
     directory.mkdir(parents=True, exist_ok=True)
-    load_time = os.environ.get("SW_LOAD_TIME", "")
-    now = (
-        datetime.fromisoformat(load_time).astimezone(UTC) if load_time else datetime.now(UTC)
-    ).replace(tzinfo=None)
+    from orchestration.resources import load_instant
+
+    now = load_instant(os.environ.get("SW_LOAD_TIME", ""))
     try:
         loaded = sl.load_landing(landing, directory / "raw_load.duckdb", now)
     except LoadError as exc:

@@ -8,6 +8,7 @@ Raw tables (which hold e-mail addresses) are not published.
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,54 @@ RESTATED_COLUMNS = (
 AUDIT_TABLES = ("load_files",)
 
 
+class PublishedFileLocked(RuntimeError):
+    """Another process holds the published file open for writing."""
+
+
+class StalePublication(RuntimeError):
+    """This process still holds a connection to an earlier version of the published file."""
+
+
+def publication_path(published: Path) -> Path:
+    """The published version's stamp beside the file: the run that wrote it and when."""
+    return Path(published).with_name(Path(published).name + ".published")
+
+
+def open_published(published: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the published file as it is now.
+
+    DuckDB keeps one open database per file and process: a new connect() in a process that
+    still holds a connection to the file returns that database, i.e. the version it opened, not
+    a newer one published since. That is detected (the file's audit.publication against the
+    stamp written beside it) and refused: close every connection to the file, then reconnect.
+    A process holding the file for writing (a BI tool that did not open it read-only) blocks
+    every reader: said so, instead of DuckDB's lock error."""
+    try:
+        con = duckdb.connect(str(published), read_only=True)
+    except duckdb.IOException as e:
+        if "lock" not in str(e).lower():
+            raise
+        raise PublishedFileLocked(
+            f"{published} is held open for writing by another process ({e}): readers must "
+            "open it read-only (duckdb -readonly, duckdb.connect(path, read_only=True))"
+        ) from None
+    stamp = publication_path(published)
+    if stamp.exists():
+        expected = json.loads(stamp.read_text(encoding="utf-8"))["run_id"]
+        try:
+            opened = con.execute("select max(run_id) from audit.publication").fetchall()[0][0]
+        except duckdb.CatalogException:
+            opened = None
+        if opened != expected:
+            con.close()
+            raise StalePublication(
+                f"{published}: this process still holds a connection to an earlier version "
+                f"(run {opened}; the published one is run {expected}): close every "
+                "connection to the file, then reconnect"
+            )
+    return con
+
+
 def working_path(published: Path) -> Path:
     """The pipeline's private database for a published file: `<dir>/.work/<name>`."""
     return published.parent / ".work" / published.name
@@ -56,7 +105,15 @@ def _restatements(con: duckdb.DuckDBPyConnection, published: Path) -> list[str]:
     )
     if not published.exists():
         return []
-    con.execute(f"attach {sql_str(str(published))} as previous (read_only)")
+    try:
+        con.execute(f"attach {sql_str(str(published))} as previous (read_only)")
+    except duckdb.IOException as e:
+        if "lock" not in str(e).lower():
+            raise
+        raise PublishedFileLocked(
+            f"{published} is held open for writing by another process ({e}): readers must "
+            "open it read-only"
+        ) from None
     try:
         con.execute(
             f"insert into pub.audit.restatements "
@@ -82,7 +139,35 @@ def publish(work: Path, published: Path, run_id: str) -> tuple[dict[str, int], l
     """
     published.parent.mkdir(parents=True, exist_ok=True)
     staged = published.with_name(f".{published.name}.{run_id}.publishing")
-    staged.unlink(missing_ok=True)
+    _remove_leftovers(published)
+    try:
+        rows, restated = _copy_published(work, staged, published, run_id)
+        with open(staged, "rb") as f:
+            os.fsync(f.fileno())
+    except BaseException:
+        # a failed publish (a full disk) must leave nothing that breaks the next run
+        _remove_leftovers(published)
+        raise
+    os.replace(staged, published)  # atomic on POSIX: the old inode stays readable to open readers
+    _write_stamp(published, run_id)
+    return rows, restated
+
+
+def _write_stamp(published: Path, run_id: str) -> None:
+    stamp = publication_path(published)
+    partial = stamp.with_name(f".{stamp.name}.partial")
+    partial.write_text(json.dumps({"run_id": run_id}) + "\n", encoding="utf-8")
+    os.replace(partial, stamp)
+
+
+def _remove_leftovers(published: Path) -> None:
+    """Half-written copies (and their write-ahead logs) of earlier failed publishes; the run
+    holds the warehouse's lock, so none is another run's."""
+    for leftover in published.parent.glob(f".{published.name}.*.publishing*"):
+        leftover.unlink(missing_ok=True)
+
+
+def _copy_published(work: Path, staged: Path, published: Path, run_id: str):
     con = duckdb.connect()
     rows = {}
     try:
@@ -117,7 +202,4 @@ def publish(work: Path, published: Path, run_id: str) -> tuple[dict[str, int], l
         con.execute("detach work")
     finally:
         con.close()
-    with open(staged, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(staged, published)  # atomic on POSIX: the old inode stays readable to open readers
     return rows, restated

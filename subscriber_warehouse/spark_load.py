@@ -20,11 +20,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import duckdb
 import jinja2
 import yaml
 
 from subscriber_warehouse.contract import TABLES
 from subscriber_warehouse.load import connect, load_table
+from subscriber_warehouse.load.validate import sql_str
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -99,8 +101,6 @@ def _spark_type(duckdb_type: str) -> str:
 
 def copy_raw(duckdb_path: Path, spark: SparkSession, tables: Iterable[str] | None = None) -> dict:
     """Replace Spark `raw.<table>` with DuckDB `raw.<table>` for each table; row counts."""
-    import duckdb
-
     con = duckdb.connect(str(duckdb_path), read_only=True)
     counts: dict[str, int] = {}
     try:
@@ -120,7 +120,7 @@ def copy_raw(duckdb_path: Path, spark: SparkSession, tables: Iterable[str] | Non
                     raise ValueError(f"unexpected raw table name {name!r}")
                 columns = con.execute(f"describe raw.{name}").fetchall()
                 path = Path(tmp) / f"{name}.parquet"
-                con.execute(f"copy raw.{name} to '{path}' (format parquet)")
+                con.execute(f"copy raw.{name} to {sql_str(str(path))} (format parquet)")
                 # DuckDB's naive timestamps arrive as timestamp_ntz: cast every column to the
                 # Spark type the models expect (timestamps in the UTC session time zone)
                 casts = [f"cast(`{c}` as {_spark_type(t)}) as `{c}`" for c, t, *_ in columns]

@@ -195,11 +195,12 @@ def stripe_mrr(stripe: dict[str, pd.DataFrame]) -> pd.Series:
     # a void invoice bills nothing: its lines state nothing either
     void = stripe["invoice"].loc[stripe["invoice"]["status"] == "void", "id"]
     lines = lines[lines["subscription_id"].notna() & ~lines["invoice_id"].isin(void)].copy()
-    # Stripe's unit_amount_excluding_tax is a decimal of minor units
-    lines["unit_minor"] = [round(u) for u in lines["unit_amount_excluding_tax"]]
+    price = stripe["price"].set_index("id")
+    # a Stripe price's amount never changes: what a line's price is, is its unit amount
+    # (a proration line's unit_amount_excluding_tax is the prorated amount per unit)
+    lines["unit_minor"] = lines["price_id"].map(price["unit_amount"]).astype("float64")
     state_lines = lines[~lines["proration"] | (lines["amount"] > 0)]
     period_lines = lines[~lines["proration"]]
-    price = stripe["price"].set_index("id")
     factor = price["recurring_interval"].map(FACTOR) / price["recurring_interval_count"]
     disc = stripe["discount"].merge(
         stripe["coupon"][["id", "percent_off"]].rename(columns={"id": "coupon_id"}), "left"
@@ -305,7 +306,7 @@ def test_prorations_follow_the_state_chain(stripe):
     lines = stripe["invoice_line_item"]
     lines = lines[lines["subscription_id"].notna()].sort_values(["subscription_id", "period_start"])
     state = lines[~lines["proration"] | (lines["amount"] > 0)]
-    cols = ["price_id", "quantity", "unit_amount_excluding_tax"]
+    cols = ["price_id", "quantity"]
     before = state.groupby("subscription_id")[cols].shift(1)
     credited = lines[lines["proration"] & (lines["amount"] < 0)].set_index("invoice_id")[cols]
     charged = state[state["proration"]].set_index("invoice_id")
@@ -359,7 +360,13 @@ def test_customers_and_catalog(native, stripe):
             channel if isinstance(channel, str) else None
         )
     plans = read_native_table(native, "plans")
-    assert set(stripe["price"]["id"]) == set(plans["plan_id"]) == set(stripe["plan"]["id"])
+    prices = stripe["price"]
+    # a price per plan (its current amount), and one per other amount a plan was paid at
+    assert set(plans["plan_id"]) <= set(prices["id"]) == set(stripe["plan"]["id"])
+    extra = prices[~prices["id"].isin(plans["plan_id"])]
+    assert len(extra) and extra["id"].str.rsplit("_", n=1).str[0].isin(plans["plan_id"]).all()
+    lines = stripe["invoice_line_item"]
+    assert lines.loc[lines["price_id"].notna(), "price_id"].isin(set(prices["id"])).all()
     assert stripe["price"]["product_id"].isin(set(stripe["product"]["id"])).all()
     jpy = stripe["price"][stripe["price"]["currency"] == "jpy"]
     assert len(jpy) and (jpy["unit_amount"] % 100 == 0).all()  # whole yen, no "cents"

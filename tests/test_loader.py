@@ -395,6 +395,26 @@ def test_csv_and_parquet_mixed_in_one_table(con, tmp_path):
     ]
 
 
+def test_a_parquet_file_read_by_pyarrow_numbers_its_rows_across_batches(con, tmp_path, monkeypatch):
+    """A file read_parquet cannot take literally (a glob character in its name) is read a batch
+    at a time: its rows are numbered in file order all the same."""
+    monkeypatch.setattr("subscriber_warehouse.load.stage.PARQUET_BATCH_ROWS", 2)
+    rows = [row("refunds", refund_id=f"ref_{i}") for i in range(1, 6)]
+    rows[3]["amount"] = "x"
+    write_parquet(tmp_path / "refunds" / "refunds[1].parquet", rows)
+    result = load(con, tmp_path, "refunds")
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (5, 4, 1)
+    assert con.execute("select refund_id, _source_row from raw.refunds order by 2").fetchall() == [
+        ("ref_1", 1),
+        ("ref_2", 2),
+        ("ref_3", 3),
+        ("ref_5", 5),
+    ]
+    assert rejected(con, "refunds") == [
+        ("refunds/refunds[1].parquet", 4, "amount", "amount: 'x' is not a decimal amount")
+    ]
+
+
 def test_time_zone_offsets_convert_to_utc(con, tmp_path):
     times = [
         "2024-03-01T01:30:00+02:00",  # crosses back into February in UTC (leap day)

@@ -118,7 +118,7 @@ def stripe_tables(hist: NativeHistory) -> dict[str, pd.DataFrame]:
     charges = _charges(hist, changes, units)
     runs = _discount_runs(periods)
     coupons = _coupons(runs)
-    price, plan, product = _catalog(hist, units)
+    price, plan, product = _catalog(hist, events, units)
     tables = {
         "customer": _customers(hist.customers),
         "product": product,
@@ -166,6 +166,14 @@ def _events(hist: NativeHistory, units: dict[str, int]) -> pd.DataFrame:
     ev["t"] = _micros(ev["occurred_at"]).astype("int64")
     ev["unit"] = _minor(ev["unit_amount"], ev["currency"], units).astype("int64")
     ev["seq"] = np.arange(len(ev))  # read_native orders by subscription, instant, event_id
+    # a Stripe price's amount never changes: a plan's current amount is its price (id = the
+    # plan's), an earlier version's or a negotiated amount a price of its own
+    latest = hist.latest_plans.set_index("plan_id")
+    current = _minor(latest["unit_amount"], latest["currency"], units).astype("int64")
+    is_current = ev["unit"].to_numpy() == ev["plan_id"].map(current).to_numpy()
+    ev["price_id"] = np.where(
+        is_current, ev["plan_id"], ev["plan_id"] + "_" + ev["unit"].astype(str)
+    )
     return ev
 
 
@@ -177,6 +185,7 @@ def _state_at(left: pd.DataFrame, on: str, events: pd.DataFrame, by: str) -> pd.
         by,
         "event_type",
         "plan_id",
+        "price_id",
         "quantity",
         "unit",
         "discount_pct",
@@ -241,7 +250,7 @@ def _prorations(events: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFrame:
     moves = moves[moves["start"].isna()]
     grouped = moves.groupby(["spell_id", "t"], sort=False)["seq"]
     keys = pd.DataFrame({"first": grouped.min(), "last": grouped.max()}).reset_index()
-    state_cols = ["plan_id", "quantity", "unit", "plan_name"]
+    state_cols = ["plan_id", "price_id", "quantity", "unit", "plan_name"]
     by_seq = events.set_index("seq")
     old = by_seq.loc[keys["first"] - 1, state_cols].add_prefix("old_").reset_index(drop=True)
     new = by_seq.loc[keys["last"], state_cols].add_prefix("new_").reset_index(drop=True)
@@ -457,7 +466,7 @@ def _items(events, periods, facts) -> pd.DataFrame:
         {
             "id": "si_" + spells,
             "subscription_id": spells,
-            "plan_id": last.loc[spells, "plan_id"].to_numpy(),
+            "plan_id": last.loc[spells, "price_id"].to_numpy(),
             "quantity": last.loc[spells, "quantity"].to_numpy(),
             "created": facts["start"].to_numpy(),
             "current_period_start": period["ps"]
@@ -574,8 +583,8 @@ def _period_lines(periods: pd.DataFrame) -> pd.DataFrame:
             "invoice_id": periods["invoice_id"],
             "subscription_id": periods["spell_id"],
             "subscription_item_id": "si_" + periods["spell_id"],
-            "price_id": periods["plan_id"],
-            "plan_id": periods["plan_id"],
+            "price_id": periods["price_id"],
+            "plan_id": periods["price_id"],
             "type": "subscription",
             "proration": False,
             "quantity": periods["quantity"],
@@ -618,13 +627,16 @@ def _proration_lines(changes: pd.DataFrame) -> pd.DataFrame:
                 "invoice_id": changes["invoice_id"],
                 "subscription_id": changes["spell_id"],
                 "subscription_item_id": "si_" + changes["spell_id"],
-                "price_id": changes[f"{prefix}_plan_id"],
-                "plan_id": changes[f"{prefix}_plan_id"],
+                "price_id": changes[f"{prefix}_price_id"],
+                "plan_id": changes[f"{prefix}_price_id"],
                 "type": "subscription",
                 "proration": True,
                 "quantity": changes[f"{prefix}_quantity"],
                 "amount": changes[f"{prefix}_amount"],
-                "unit_amount_excluding_tax": _unit_decimal(changes[f"{prefix}_unit"]),
+                # as Stripe bills it: the prorated amount per unit, not the price's unit amount
+                "unit_amount_excluding_tax": np.rint(
+                    changes[f"{prefix}_amount"] / changes[f"{prefix}_quantity"] * 10**DECIMAL_SCALE
+                ).astype("int64"),
                 "currency": changes["cur"],
                 "period_start": changes["t"],
                 "period_end": changes["pe"].astype("int64"),
@@ -884,22 +896,39 @@ def _customers(customers: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _catalog(hist: NativeHistory, units) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    plans = hist.latest_plans
+def _catalog(
+    hist: NativeHistory, events: pd.DataFrame, units
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A price per plan (its current amount) and per other amount a subscription paid for it
+    (an earlier version's, a negotiated one): Stripe's prices are immutable."""
+    plans = hist.latest_plans.set_index("plan_id")
+    used = events.drop_duplicates("price_id")[["price_id", "plan_id", "unit", "t"]]
+    current = pd.DataFrame(
+        {
+            "price_id": plans.index,
+            "plan_id": plans.index,
+            "unit": _minor(plans["unit_amount"], plans["currency"], units).to_numpy(),
+        }
+    )
     first = _micros(hist.plans.groupby("plan_id")["updated_at"].min())
-    created = plans["plan_id"].map(first)
-    synced = _micros(plans["updated_at"]) + SYNC_LAG
-    amount = _minor(plans["unit_amount"], plans["currency"], units)
+    prices = pd.concat([current, used[~used["price_id"].isin(plans.index)]])
+    prices = prices.sort_values("price_id").reset_index(drop=True)
+    attrs = plans.loc[prices["plan_id"]].reset_index(drop=True)
+    created = prices["t"].astype("Int64").fillna(prices["plan_id"].map(first)).astype("int64")
+    synced = created + SYNC_LAG
+    amount = prices["unit"].astype("Int64")
     meta = [
-        json.dumps({"tier": tier, "trial_days": int(days)})
-        for tier, days in zip(plans["tier"], plans["trial_days"], strict=True)
+        json.dumps({"tier": tier, "trial_days": int(days), "plan": plan})
+        for tier, days, plan in zip(
+            attrs["tier"], attrs["trial_days"], prices["plan_id"], strict=True
+        )
     ]
     common = {
-        "id": plans["plan_id"],
-        "product_id": "prod_" + plans["product"],
-        "currency": plans["currency"].str.lower(),
+        "id": prices["price_id"],
+        "product_id": "prod_" + attrs["product"],
+        "currency": attrs["currency"].str.lower(),
         "billing_scheme": "per_unit",
-        "nickname": plans["plan_name"],
+        "nickname": attrs["plan_name"],
         "active": True,
         "created": created,
         "metadata": meta,
@@ -914,8 +943,8 @@ def _catalog(hist: NativeHistory, units) -> tuple[pd.DataFrame, pd.DataFrame, pd
             # Stripe's unit_amount_decimal is in minor units, like unit_amount
             "unit_amount_decimal": amount.astype("int64") * 10**DECIMAL_SCALE,
             "type": "recurring",
-            "recurring_interval": plans["billing_interval"],
-            "recurring_interval_count": plans["interval_count"],
+            "recurring_interval": attrs["billing_interval"],
+            "recurring_interval_count": attrs["interval_count"],
             "recurring_usage_type": "licensed",
         }
     )
@@ -923,10 +952,10 @@ def _catalog(hist: NativeHistory, units) -> tuple[pd.DataFrame, pd.DataFrame, pd
         {
             **common,
             "amount": amount,
-            "interval": plans["billing_interval"],
-            "interval_count": plans["interval_count"],
+            "interval": attrs["billing_interval"],
+            "interval_count": attrs["interval_count"],
             "usage_type": "licensed",
-            "trial_period_days": plans["trial_days"],
+            "trial_period_days": attrs["trial_days"],
         }
     )
     g = hist.plans.groupby("product", sort=True)["updated_at"].min()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import sys
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -18,10 +19,16 @@ from pathlib import Path
 import pyarrow as pa
 
 from subscriber_warehouse.contract import DAILY_TABLES, TABLES, Table
+from subscriber_warehouse.load.validate import reserved
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl"}
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_BOM = "\ufeff"
+
+# The contract sets no limit on a field's length (Parquet loads any text), so neither does the
+# csv module (131,072 characters by default).
+csv.field_size_limit(sys.maxsize)
 
 
 class LoadError(Exception):
@@ -172,6 +179,8 @@ class CsvBatch:
 
 def csv_header(file: LandingFile) -> list[str]:
     with _open(file) as f:
+        _check_first_line(file, f.readline())
+        f.seek(0)
         try:
             header = next(csv.reader(f, strict=True))
         except StopIteration:
@@ -181,6 +190,21 @@ def csv_header(file: LandingFile) -> list[str]:
     if _NOT_UTF8.search(",".join(header)):
         raise LoadError(f"{file.relative}: the header is not valid UTF-8")
     return header
+
+
+def _check_first_line(file: LandingFile, line: str) -> None:
+    """LoadError for a file that is not the contract's CSV from its first line on, saying why
+    (the header would otherwise be misread: a missing column, a quote error)."""
+    if line.startswith(_BOM):  # _open dropped the first
+        raise LoadError(
+            f"{file.relative}: the file starts with a second byte-order mark "
+            "(the raw contract's CSV may start with one)"
+        )
+    if ";" in line and "," not in line:
+        raise LoadError(
+            f"{file.relative}: the header is delimited by ';'; the raw contract's CSV is "
+            "comma-delimited"
+        )
 
 
 def csv_batches(file: LandingFile, batch_rows: int = 200_000) -> Iterator[CsvBatch]:
@@ -224,10 +248,13 @@ def csv_batches(file: LandingFile, batch_rows: int = 200_000) -> Iterator[CsvBat
 
 
 def _batch(header, rows, numbers, malformed) -> CsvBatch:
+    """The rows as string columns and their `_source_row`; a file's column of a reserved name
+    (validate.reserved) is left out: the row number is the loader's."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
     arrays = {
         name: pa.array([v if v != "" else None for v in values], pa.string())
         for name, values in zip(header, columns, strict=True)
+        if not reserved(name)
     }
     arrays["_source_row"] = pa.array(numbers, pa.int64())
     return CsvBatch(pa.table(arrays), malformed)

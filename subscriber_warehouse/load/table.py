@@ -10,7 +10,7 @@ to `raw.load_files`, replaced together with the rows.
 from __future__ import annotations
 
 from collections.abc import Collection
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -165,7 +165,10 @@ def _transaction(con):
         yield
         con.execute("commit")
     except Exception:
-        con.execute("rollback")
+        # an error that already ended the transaction (a full disk) makes rollback fail too:
+        # the original error is the one to report
+        with suppress(duckdb.Error):
+            con.execute("rollback")
         raise
 
 

@@ -1,11 +1,14 @@
 """SQL that types one landing file's rows per the contract and names every broken rule.
 
 The same SQL serves CSV (all strings) and Parquet (typed) sources: every value is read through
-its text form, so a rule has one definition whatever the file format.
+its text form, so a rule has one definition whatever the file format. A rule judges a value,
+never overflows on one (it widens before it multiplies), and a number that does not fit its
+column type is quarantined saying so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from subscriber_warehouse.contract import (
@@ -18,9 +21,17 @@ from subscriber_warehouse.contract import (
 )
 
 _NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)"
+# an integral decimal (4.0) is a whole number too: pandas writes nullable integers as floats
+_WHOLE = r"[+-]?\d+(\.0*)?"
+# the text forms of the number types: a value of that form that try_cast cannot take does not
+# fit the column type (out of range), one of another form is not a number of that type
+_NUMBER_FORMS = {"int": _WHOLE, "money": _NUMBER, "decimal": _NUMBER}
+# a UTC offset from -14:00 to +14:00 (the extremes in use are -12:00 and +14:00), minutes < 60;
+# DuckDB would take +25:00
+_OFFSET = r"Z|[+-](0\d|1[0-3])(:?[0-5]\d)?|[+-]14(:?00)?"
 # date, optional time with fraction, optional Z or offset (Parquet's typed values read as
 # '2024-03-01 09:15:02+00'); words DuckDB would cast (epoch, infinity, zone names) are not ISO
-_ISO_TIMESTAMP = r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?"
+_ISO_TIMESTAMP = rf"\d{{4}}-\d{{2}}-\d{{2}}([T ]\d{{2}}:\d{{2}}(:\d{{2}}(\.\d+)?)?)?({_OFFSET})?"
 _SCALE = {"money": 4, "decimal": 8}
 # seconds from 1970 beyond which an instant is past year 9999 either way
 _MAX_EPOCH = 253_402_300_800
@@ -54,7 +65,11 @@ def _parse(col: Column, raw: str) -> str:
         iso_date = "'\\d{4}-\\d{2}-\\d{2}'"
         return f"case when regexp_full_match({raw}, {iso_date}) then try_cast({raw} as date) end"
     if col.type == "int":
-        return f"case when regexp_full_match({raw}, '[+-]?\\d+') then try_cast({raw} as bigint) end"
+        # the integral part: a whole number's fraction is zeros
+        return (
+            f"case when regexp_full_match({raw}, '{_WHOLE}') "
+            f"then try_cast(split_part({raw}, '.', 1) as bigint) end"
+        )
     if col.type == "bool":
         return f"case lower({raw}) when 'true' then true when 'false' then false end"
     if col.type == "epoch":
@@ -89,15 +104,17 @@ def _column_reasons(col: Column, raw: str, val: str, now: datetime) -> list[str]
     out = []
     if not col.nullable:
         out.append(f"case when {raw} is null then '{name}: required value is missing' end")
+    if col.duckdb_type == "VARCHAR":
+        # stored as its text: a NUL would make a second, invisible key ('cus_1' and 'cus_1\0')
+        out.append(f"case when contains({raw}, chr(0)) then '{name}: contains a NUL byte' end")
     if col.type in _TYPE_WORDS:
-        out.append(
-            f"case when {raw} is not null and {val} is null then "
-            f"'{name}: ' || {_shown(raw)} || ' is not {_TYPE_WORDS[col.type]}' end"
-        )
+        out.append(_type_reason(col, raw, val))
     if col.type in _SCALE:
+        # judged on the value: a fraction's trailing zeros are not places (Parquet's
+        # decimal(18,6) 12.500000 is 12.5; 12.500001 has 6)
         places = _SCALE[col.type]
         out.append(
-            f"case when regexp_matches({raw}, '\\.\\d{{{places + 1},}}$') then "
+            f"case when regexp_matches({raw}, '\\.\\d{{{places}}}\\d*[1-9]$') then "
             f"'{name}: ' || {_shown(raw)} || ' has more than {places} decimal places' end"
         )
     if col.type in _JSON_KINDS:
@@ -150,6 +167,21 @@ def _column_reasons(col: Column, raw: str, val: str, now: datetime) -> list[str]
     return out
 
 
+def _type_reason(col: Column, raw: str, val: str) -> str:
+    """A value that is not of its type; a number of the right form that does not fit its column
+    type (DECIMAL(18,4): below 10^14) is out of range instead."""
+    not_of_type = f"'{col.name}: ' || {_shown(raw)} || ' is not {_TYPE_WORDS[col.type]}'"
+    if col.type in _NUMBER_FORMS:
+        out_of_range = (
+            f"'{col.name}: ' || {_shown(raw)} || ' is out of range for {col.duckdb_type}'"
+        )
+        not_of_type = (
+            f"case when regexp_full_match({raw}, '{_NUMBER_FORMS[col.type]}') "
+            f"then {out_of_range} else {not_of_type} end"
+        )
+    return f"case when {raw} is not null and {val} is null then {not_of_type} end"
+
+
 def _minor_unit_reasons(table: Table) -> list[str]:
     """Amounts may not be finer than their currency's minor unit (no 0.5 JPY)."""
     if not table.money_currency:
@@ -159,33 +191,71 @@ def _minor_unit_reasons(table: Table) -> list[str]:
     cur = ident(table.money_currency)
     scale = "case " + cur + "".join(f" when '{c}' then {10**n}" for c, n in sorted(odd.items()))
     scale += " else 100 end"
+    # widened before multiplying: an amount of 10^12 or more times 100 overflows DECIMAL(18,4)
+    wide = f"DECIMAL(38,{_SCALE['money']})"
     out = []
     for col in table.columns:
         if col.type == "money":
             m = ident(col.name)
             out.append(
-                f"case when ({m} * {scale}) % 1 <> 0 then '{col.name}: ' || "
+                f"case when (cast({m} as {wide}) * {scale}) % 1 <> 0 then '{col.name}: ' || "
                 f"{_shown(ident('_raw_' + col.name))} || ' is finer than the minor unit of ' || "
                 f"{cur} end"
             )
     return out
 
 
+def reserved(name: str) -> bool:
+    """Whether a file's column has a name the loader gives columns itself: its lineage
+    (`_source_file`, `_source_row`), a value's text (`_raw_<column>`), the row number of
+    DuckDB's Parquet reader (`file_row_number`). Such a column is unknown and never read: the
+    loader's lineage is always its own."""
+    name = name.strip().lower()
+    return name in ("_source_file", "_source_row", "file_row_number") or name.startswith("_raw_")
+
+
+def _text(src: str | None, binary: bool) -> str:
+    """A source value's text; bytes (a Parquet BINARY column) as their UTF-8 text, or escaped
+    (caf\\xE9) for the raw record when they are not UTF-8."""
+    if src is None:
+        return "null::varchar"
+    value = f"s.{ident(src)}"
+    text = f"coalesce(try(decode({value})), cast({value} as varchar))" if binary else value
+    return f"nullif(cast({text} as varchar), '')"
+
+
+def _not_utf8(name: str, src: str) -> str:
+    value = f"s.{ident(src)}"
+    return (
+        f"case when {value} is not null and try(decode({value})) is null "
+        f"then '{name}: not valid UTF-8' end"
+    )
+
+
 def checked_select(
-    table: Table, present: dict[str, str], source: str, now: datetime, with_file: bool = False
+    table: Table,
+    present: dict[str, str],
+    source: str,
+    now: datetime,
+    with_file: bool = False,
+    binary: Collection[str] = (),
 ) -> str:
     """Select from `source` the typed contract columns, `_source_row`, `_reasons` (a list) and
     `_raw_record`; with `with_file`, then `source`'s `_source_file` (many files in one query).
 
     `present` maps each contract column found in the file to its name there (case-insensitive
-    match); contract columns missing from it are null.
+    match); contract columns missing from it are null. `binary` names the contract columns whose
+    values are bytes in the source: read as UTF-8, a value that is not is quarantined (as a CSV
+    row is).
     """
     raws, typed, reasons = [], [], []
     for col in table.columns:
         raw_name = f"_raw_{col.name}"
         src = present.get(col.name)
-        raw_expr = f"nullif(cast(s.{ident(src)} as varchar), '')" if src else "null::varchar"
-        raws.append(f"{raw_expr} as {ident(raw_name)}")
+        raws.append(f"{_text(src, col.name in binary)} as {ident(raw_name)}")
+        if src is not None and col.name in binary:
+            raws.append(f"{_not_utf8(col.name, src)} as {ident('_utf8_' + col.name)}")
+            reasons.append(ident("_utf8_" + col.name))
         typed.append(f"{_parse(col, ident(raw_name))}::{col.duckdb_type} as {ident(col.name)}")
         reasons += _column_reasons(col, ident(raw_name), ident(col.name), now)
     reasons += _minor_unit_reasons(table)

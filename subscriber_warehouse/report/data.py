@@ -8,6 +8,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from subscriber_warehouse.publish import open_published
+
 
 class ReportError(Exception):
     """The warehouse cannot be reported on (no file, or not a published warehouse)."""
@@ -127,7 +129,7 @@ class ReportData:
 def load(warehouse: Path) -> ReportData:
     if not Path(warehouse).is_file():
         raise ReportError(f"no warehouse at {warehouse}")
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = open_published(warehouse)
     try:
         con.execute("set TimeZone = 'UTC'")
         return _read(con)

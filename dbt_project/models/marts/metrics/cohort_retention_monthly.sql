@@ -6,12 +6,6 @@ customer_mrr as (
 
 ),
 
-periods as (
-
-    select * from {{ ref('int_subscriptions__state_periods') }}
-
-),
-
 months as (
 
     select * from {{ ref('dim_months') }}

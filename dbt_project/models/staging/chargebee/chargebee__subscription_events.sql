@@ -63,7 +63,7 @@ removals as (
     inner join subscription_events
         on
             last_seen.subscription_id = subscription_events.subscription_id
-            and subscription_events.changed_at > last_seen.last_seen_at
+            and last_seen.last_seen_at < subscription_events.changed_at
     group by last_seen.native_subscription_id
 
 ),

@@ -5,7 +5,7 @@
     end — pay; paused; cancelled and transferred: canceled; a future subscription has not
     started); the discount is the subscription's coupons still applying at the event (apply_till
     after it, or none): percentages add up, a fixed amount is its share of the items' amounts.
-    Metered items are usage revenue, not MRR: left out.
+    Metered items are usage revenue and charge items one-time: neither is MRR, both are left out.
 -#}
 with
 
@@ -195,7 +195,7 @@ final as (
     left join currencies on items.currency = currencies.currency_code
     left join item_prices on items.item_price_id = item_prices.item_price_id
     left join items_catalog on item_prices.item_id = items_catalog.item_id
-    where not coalesce(items_catalog.is_metered, false)
+    where not coalesce(items_catalog.is_metered, false) and items.item_type <> 'charge'
 
 )
 

@@ -25,7 +25,8 @@ final as (
         source.duration_type,
         source._source_file,
         source._source_row,
-        {{ superseded_reason('source.id', 'resource_version', relation='source') }} as rejection_reason
+        {{ superseded_reason('source.id', 'resource_version', relation='source') }}
+            as rejection_reason
 
     from source
     left join currencies on upper(source.currency_code) = currencies.currency_code

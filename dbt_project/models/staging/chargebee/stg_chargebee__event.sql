@@ -73,9 +73,10 @@ final as (
             when subscription_id is null
                 then 'not a subscription event: ' || event_type || ' (its object has its own table)'
             when resource_version < earlier_resource_version
-                then 'out of order: resource_version ' || {{ as_text('resource_version') }}
-                || ' is below that of an earlier event of the subscription ('
-                || {{ as_text('earlier_resource_version') }} || ')'
+                then
+                    'out of order: resource_version ' || {{ as_text('resource_version') }}
+                    || ' is below that of an earlier event of the subscription ('
+                    || {{ as_text('earlier_resource_version') }} || ')'
         end as rejection_reason
 
     from ordered

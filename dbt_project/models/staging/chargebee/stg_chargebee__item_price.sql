@@ -32,7 +32,8 @@ final as (
         coalesce(source.created_at, source.updated_at) as created_at,
         source._source_file,
         source._source_row,
-        {{ superseded_reason('source.id', 'resource_version', relation='source') }} as rejection_reason
+        {{ superseded_reason('source.id', 'resource_version', relation='source') }}
+            as rejection_reason
 
     from source
     left join currencies on upper(source.currency_code) = currencies.currency_code

@@ -36,8 +36,9 @@ final as (
                 when source.type not in ('payment', 'refund')
                     then 'a ' || source.type || ' transaction: not a payment or refund'
                 when source.status not in ('success', 'failure', 'timeout', 'late_failure')
-                    then 'a ' || coalesce(source.status, 'status-less')
-                    || ' transaction: not final'
+                    then
+                        'a ' || coalesce(source.status, 'status-less')
+                        || ' transaction: not final'
                 when source.type = 'refund' and source.status <> 'success'
                     then 'a refund that did not succeed'
                 when coalesce(source.amount, 0) <= 0 then 'a transaction of no amount'

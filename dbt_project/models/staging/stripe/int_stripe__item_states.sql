@@ -189,7 +189,7 @@ removals as (
             on
                 latest_lines.subscription_id = later_periods.subscription_id
                 and later_periods.is_period_start
-                and later_periods.effective_at > latest_lines.effective_at
+                and latest_lines.effective_at < later_periods.effective_at
         left join items on latest_lines.subscription_item_id = items.subscription_item_id
         where items.subscription_item_id is null
     ) as ranked

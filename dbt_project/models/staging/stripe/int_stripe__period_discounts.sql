@@ -100,7 +100,8 @@ final as (
             100,
             coalesce(sum(applied.percent_off), 0)
             + coalesce(
-                100.0 * sum(applied.amount_off) / nullif(max(invoice_totals.subscription_amount), 0),
+                100.0 * sum(applied.amount_off)
+                / nullif(max(invoice_totals.subscription_amount), 0),
                 0
             )
         ) as discount_pct

@@ -8,8 +8,11 @@
     - past_due (dunning) still pays: no change;
     - pause_collection set (or status paused): paused from the version that set it; cleared:
       active again (a version has no instant of its own: the connector's _fivetran_start);
-    - it ends at ended_at (canceled; cancel_at_period_end keeps it paying until then), or at the
-      first unpaid version (dunning exhausted without a cancel): canceled, payment_failed.
+    - created paused or incomplete (its first payment failing): paused until a version shows it
+      paying;
+    - it ends at the first of: ended_at (canceled; cancel_at_period_end keeps it paying until
+      then), the first unpaid version (dunning exhausted without a cancel) or incomplete_expired
+      (the first payment never made) — the last two canceled, payment_failed.
     Nothing after the end counts: Stripe never restarts a canceled subscription.
 -#}
 with
@@ -29,7 +32,10 @@ latest_versions as (
         *,
         row_number() over (
             partition by subscription_id order by version_from desc
-        ) as version_rank
+        ) as version_rank,
+        row_number() over (
+            partition by subscription_id order by version_from
+        ) as version_rank_from_start
 
     from versions
 
@@ -49,7 +55,20 @@ subscriptions as (
         min(case when status = 'incomplete_expired' then version_from end) as expired_at,
         -- a trial ends when a version shows the subscription out of it: trial_end alone is
         -- only a schedule
-        max(case when status not in ('trialing', 'canceled') then 1 else 0 end) as left_trial
+        max(case when status not in ('trialing', 'canceled') then 1 else 0 end) as left_trial,
+        -- a subscription created paused (or incomplete: its first payment failing) pays nothing
+        -- until a version shows it paying
+        max(
+            case
+                when
+                    version_rank_from_start = 1
+                    and (
+                        pause_collection_behavior is not null or status in ('paused', 'incomplete')
+                    )
+                    then 1
+                else 0
+            end
+        ) as starts_paused
 
     from latest_versions
     group by subscription_id
@@ -84,15 +103,25 @@ ended_versions as (
 
 ),
 
+-- the first of: ended, expired before its first payment, or unpaid once dunning gave up
 ends as (
 
     select
         subscriptions.subscription_id,
-        coalesce(
-            subscriptions.ended_at, subscriptions.expired_at, subscriptions.unpaid_at
+        least(
+            coalesce(subscriptions.ended_at, subscriptions.expired_at, subscriptions.unpaid_at),
+            coalesce(subscriptions.expired_at, subscriptions.unpaid_at, subscriptions.ended_at),
+            coalesce(subscriptions.unpaid_at, subscriptions.ended_at, subscriptions.expired_at)
         ) as ended_at,
         case
-            when subscriptions.ended_at is null and subscriptions.unpaid_at is not null
+            when
+                subscriptions.unpaid_at is not null
+                and (
+                    subscriptions.ended_at is null
+                    or subscriptions.unpaid_at < subscriptions.ended_at
+                )
+                then 'payment_failed'
+            when subscriptions.expired_at is not null and subscriptions.ended_at is null
                 then 'payment_failed'
             else {{ stripe_cancel_reason(
                 'ended_versions.cancellation_details_reason',
@@ -113,7 +142,11 @@ changes as (
     select
         subscription_id,
         started_at as changed_at,
-        case when trial_end > started_at then 'trialing' else 'active' end as status,
+        case
+            when trial_end > started_at then 'trialing'
+            when starts_paused = 1 then 'paused'
+            else 'active'
+        end as status,
         cast(null as {{ dbt.type_string() }}) as cancel_reason,
         0 as change_order
 

@@ -33,8 +33,9 @@ final as (
                     then 'a test-mode object (livemode false)'
                 when coalesce(source.amount, 0) <= 0 then 'a charge of no amount'
                 when source.status not in ('succeeded', 'failed')
-                    then 'a ' || coalesce(source.status, 'status-less')
-                    || ' charge: only succeeded and failed charges are payment attempts'
+                    then
+                        'a ' || coalesce(source.status, 'status-less')
+                        || ' charge: only succeeded and failed charges are payment attempts'
             end
         ) as rejection_reason
 

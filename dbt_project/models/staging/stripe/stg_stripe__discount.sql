@@ -23,7 +23,6 @@ discounts as (
         _source_row
 
     from {{ source('stripe', 'discount') }}
-    where subscription_id is not null
 
 ),
 
@@ -65,7 +64,15 @@ final as (
         ends_at,
         _source_file,
         _source_row,
-        {{ superseded_reason('id') }} as rejection_reason
+        coalesce(
+            {{ superseded_reason('id') }},
+            case
+                when subscription_id is null
+                    then
+                        'a discount of a customer or an invoice, not of a subscription: '
+                        || 'the invoices it discounted show it, MRR does not'
+            end
+        ) as rejection_reason
 
     from unioned
 

@@ -1,6 +1,7 @@
 {#-
     Invoice lines in major units. A subscription line (type subscription) bills a period of a
-    subscription item at a price and quantity; a proration line is what a change inside a
+    subscription item at a price (whose unit amount is the price's: Stripe never changes it) and
+    quantity; a proration line is what a change inside a
     period billed (the "Remaining time" line, amount >= 0, carries the new price and quantity; the
     "Unused time" credit, < 0, the old ones).
 -#}
@@ -45,11 +46,17 @@ final as (
         coalesce(source.proration, false) as is_proration,
         source.quantity,
         cast(source.amount / power(10, currencies.minor_units) as decimal(18, 4)) as amount,
-        cast(
-            coalesce(
-                source.unit_amount_excluding_tax,
-                source.amount / nullif(source.quantity, 0)
-            ) / power(10, currencies.minor_units) as decimal(18, 4)
+        -- a per-unit price's amount never changes (Stripe's prices are immutable), and a
+        -- proration line's unit_amount_excluding_tax is prorated: the price states the unit
+        -- amount; a tiered price's lines only their own (a proration's then understates it)
+        coalesce(
+            case when prices.billing_scheme = 'per_unit' then prices.unit_amount end,
+            cast(
+                coalesce(
+                    source.unit_amount_excluding_tax,
+                    source.amount / nullif(source.quantity, 0)
+                ) / power(10, currencies.minor_units) as decimal(18, 4)
+            )
         ) as unit_amount,
         upper(source.currency) as currency,
         source.period_start,
@@ -65,8 +72,10 @@ final as (
                 when invoices.invoice_id is null
                     then 'its invoice ' || source.invoice_id || ' is not landed (or quarantined)'
                 when source.subscription_item_id is not null and prices.price_id is null
-                    then 'a subscription line without a price: '
-                    || coalesce(source.price_id, source.plan_id, 'none') || ' is not a landed price'
+                    then
+                        'a subscription line without a price: '
+                        || coalesce(source.price_id, source.plan_id, 'none')
+                        || ' is not a landed price'
             end
         ) as rejection_reason
 

@@ -37,7 +37,7 @@ legacy_plans as (
         currency,
         amount as unit_amount,
         billing_scheme,
-        'recurring' as type,
+        'recurring' as type,  -- noqa: RF04
         {{ adapter.quote('interval') }} as recurring_interval,
         interval_count as recurring_interval_count,
         usage_type as recurring_usage_type,
@@ -48,7 +48,7 @@ legacy_plans as (
         _fivetran_synced,
         _source_file,
         _source_row,
-        exists (select 1 from prices) as is_superseded_table
+        exists(select 1 from prices) as is_superseded_table
 
     from {{ source('stripe', 'plan') }}
 

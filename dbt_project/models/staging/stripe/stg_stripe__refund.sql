@@ -36,12 +36,13 @@ final as (
             case
                 when coalesce(source.status, 'succeeded') <> 'succeeded'
                     then 'a ' || source.status || ' refund: only succeeded refunds returned money'
-                when not exists (
-                    select 1 from charges
-                    where
-                        charges.charge_id = source.charge_id
-                        or charges.payment_intent_id = source.payment_intent_id
-                )
+                when
+                    not exists (
+                        select 1 from charges
+                        where
+                            charges.charge_id = source.charge_id
+                            or charges.payment_intent_id = source.payment_intent_id
+                    )
                     then 'the refunded charge is not landed (or quarantined)'
             end
         ) as rejection_reason

@@ -17,14 +17,21 @@ history as (
 
 ),
 
+history_ids as (
+
+    select distinct id from {{ source('stripe', 'subscription_history') }}
+
+),
+
 current_only as (
 
     select
-        *,
-        coalesce(start_date, created) as version_from,
-        id in (select id from {{ source('stripe', 'subscription_history') }}) as is_in_history
+        current_rows.*,
+        coalesce(current_rows.start_date, current_rows.created) as version_from,
+        history_ids.id is not null as is_in_history
 
-    from {{ source('stripe', 'subscription') }}
+    from {{ source('stripe', 'subscription') }} as current_rows
+    left join history_ids on current_rows.id = history_ids.id
 
 ),
 

@@ -30,8 +30,9 @@ final as (
             {{ superseded_reason('source.id', relation='source') }},
             case
                 when prices.price_id is null
-                    then 'an item without a price: ' || coalesce(source.plan_id, 'no plan_id')
-                    || ' is not a landed price'
+                    then
+                        'an item without a price: ' || coalesce(source.plan_id, 'no plan_id')
+                        || ' is not a landed price'
             end
         ) as rejection_reason
 

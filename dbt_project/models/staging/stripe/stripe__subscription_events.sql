@@ -115,7 +115,7 @@ with_status as (
     inner join statuses
         on
             items.subscription_id = statuses.subscription_id
-            and statuses.changed_at <= distinct_instants.changed_at
+            and distinct_instants.changed_at >= statuses.changed_at
 
 ),
 
@@ -160,7 +160,7 @@ with_discount as (
         on
             with_item.subscription_item_id = periods.subscription_item_id
             and periods.is_period_start
-            and periods.effective_at <= with_item.changed_at
+            and with_item.changed_at >= periods.effective_at
     where with_item.item_rank = 1
 
 ),
