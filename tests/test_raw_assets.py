@@ -6,11 +6,13 @@ import dagster as dg
 import duckdb
 from rows import VALID, land_minimal, row, write_csv
 
-from orchestration.assets.raw import raw_assets
+from orchestration.assets.raw import raw_assets as raw_assets_for
 from orchestration.partitions import range_tags
 from orchestration.resources import Warehouse
 from subscriber_warehouse.contract import DAILY_TABLES, TABLES
 from subscriber_warehouse.publish import working_path
+
+raw_assets = raw_assets_for("native")
 
 
 def warehouse(tmp_path) -> Warehouse:

@@ -290,3 +290,31 @@ def test_gates_say_a_writer_holds_the_published_file(tmp_path):
     finally:
         writer.kill()
         writer.wait()
+
+
+def test_the_landing_sensor_starts_nothing_while_entries_would_be_skipped(tmp_path):
+    import dagster as dg
+
+    from orchestration.resources import Warehouse
+    from orchestration.sensors import landing_files_sensor
+
+    landing = land_minimal(tmp_path / "landing")
+    (landing / "Usage_Events").mkdir()
+    warehouse = Warehouse(landing_dir=str(landing), warehouse_path=str(tmp_path / "w.duckdb"))
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse}) as context,
+    ):
+        result = landing_files_sensor(context)
+    assert not result.run_requests
+    assert "Usage_Events/: not a table folder (did you mean usage_events/?)" in (
+        result.skip_reason.skip_message
+    )
+
+
+def test_a_usd_event_before_the_first_landed_usd_rate_fails_fx_coverage(tmp_path):
+    """USD is 1 unless landed; landed, its own rates must cover its days like any currency's
+    (else MRR is null and only a dbt test, naming no file, would say so)."""
+    usd = {"rate_date": "2024-03-01", "currency": "USD", "rate_to_usd": "1"}
+    con = _loaded(tmp_path, {"fx_rates": [usd]})  # the minimal event is on 2024-01-05, USD
+    assert _failed(con, "subscription_events").get("fx_coverage") == "error"
