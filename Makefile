@@ -26,10 +26,13 @@ browser:
 	@command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
 
+# --compile-bytecode: with PYTHONDONTWRITEBYTECODE set (as on the CI machines) Python never caches
+# what it compiles, and every process (each dbt call, each test) compiled its imports again:
+# dagster + dagster-dbt + great-expectations imported in 15.7 s, 7.9 s from the installed .pyc
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
@@ -68,7 +71,8 @@ $(SPARK_STAMP): requirements-spark.lock pyproject.toml
 	@command -v java >/dev/null || (echo "Spark needs Java 17 or later on PATH" >&2; exit 1)
 	test -x $(SPARK_BIN)/python || $(PYTHON) -m venv $(SPARK_VENV)
 	$(SPARK_BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
-	$(SPARK_BIN)/uv pip install -q --python $(SPARK_BIN)/python -r requirements-spark.lock
+	$(SPARK_BIN)/uv pip install -q --compile-bytecode --python $(SPARK_BIN)/python \
+		-r requirements-spark.lock
 	$(SPARK_BIN)/uv pip install -q --python $(SPARK_BIN)/python --no-deps -e .
 	rm -f $(SPARK_VENV)/.installed-* && touch $@
 
