@@ -54,8 +54,10 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# a worker per core (pytest-xdist), a test file per worker at a time: a file's module fixtures
+# (one pipeline run shared by its tests) are built once
 test: lint browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 # Re-resolve the lock files after changing a pin in pyproject.toml.
 lock: setup

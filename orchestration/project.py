@@ -8,7 +8,13 @@ from dagster_dbt import DbtCliResource, DbtProject
 
 ROOT = Path(__file__).resolve().parent.parent
 
-dbt_project = DbtProject(project_dir=ROOT, profiles_dir=ROOT)
+# dbt's own DBT_TARGET_PATH, as dagster-dbt reads it for each invocation's folder and the
+# partial-parse file it copies there: the manifest must be parsed into the same place
+dbt_project = DbtProject(
+    project_dir=ROOT,
+    profiles_dir=ROOT,
+    target_path=os.environ.get("DBT_TARGET_PATH", "target"),
+)
 # parses only under `dagster dev`; the CLI and tests call prepare_manifest() first
 dbt_project.prepare_if_dev()
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 from flow import CUSTOMERS, cli
+
+# `make test` runs a pytest-xdist worker per core: each parses the dbt project into its own
+# target folder (dbt's DBT_TARGET_PATH, which the pipeline and dagster-dbt follow), so two
+# workers' runs never read each other's half-written manifest or partial-parse file
+if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["DBT_TARGET_PATH"] = str(Path(__file__).resolve().parent.parent / "target" / worker)
 
 
 @pytest.fixture(scope="session")

@@ -58,6 +58,13 @@ def _project(tmp: Path) -> Path:
     return project
 
 
+def _environ(**settings: str) -> dict[str, str]:
+    """This process's environment without a test worker's DBT_TARGET_PATH (the project copy
+    keeps its own target/, which MetricFlow reads) and with `settings`."""
+    inherited = {k: v for k, v in os.environ.items() if k != "DBT_TARGET_PATH"}
+    return {**inherited, **settings}
+
+
 def _parse(project: Path, env: dict[str, str]) -> dict:
     done = subprocess.run(
         [str(BIN / "dbt"), "parse", "--project-dir", str(project), "--profiles-dir", str(project)],
@@ -72,7 +79,7 @@ def _parse(project: Path, env: dict[str, str]) -> dict:
 
 
 def test_dbt_parse_writes_a_semantic_manifest_with_the_contract_metrics(tmp_path):
-    env = {**os.environ, "SW_WAREHOUSE": str(tmp_path / "unused.duckdb")}
+    env = _environ(SW_WAREHOUSE=str(tmp_path / "unused.duckdb"))
     manifest = _parse(_project(tmp_path), env)
     metrics = {m["name"] for m in manifest["metrics"]}
     assert metrics >= CONTRACT_METRICS, CONTRACT_METRICS - metrics
@@ -91,13 +98,12 @@ def mf(warehouse, tmp_path_factory):
     """Run `mf query ... --csv` on the published warehouse; returns the rows as dicts."""
     tmp = tmp_path_factory.mktemp("semantic")
     project = _project(tmp)
-    env = {
-        **os.environ,
-        "SW_WAREHOUSE": str(warehouse),
-        "SW_DBT_TARGET": "read_only",
-        "DBT_PROJECT_DIR": str(project),
-        "DBT_PROFILES_DIR": str(project),
-    }
+    env = _environ(
+        SW_WAREHOUSE=str(warehouse),
+        SW_DBT_TARGET="read_only",
+        DBT_PROJECT_DIR=str(project),
+        DBT_PROFILES_DIR=str(project),
+    )
     _parse(project, env)
     results: dict[tuple[str, ...], list[dict[str, str]]] = {}
 
