@@ -56,8 +56,10 @@ def is_full_refresh(tags: Mapping[str, str]) -> bool:
 
 def full_run_tags(landing: Path) -> dict[str, str]:
     """Tags of a run that rebuilds everything from a landing folder (the CLI's `run`): full
-    refresh, over the partitions of the day folders present, or the latest partition if none
-    is (a landing without day folders). Day folders outside the partitions load all the same."""
+    refresh, as one partition, the newest day folder present (or the latest partition if none
+    is), as the sensor's full refresh is. Every day folder loads all the same. Dagster records a
+    planned and a done materialization per partition of a run: over a range of every landed day
+    (730 for two years) those event writes were a third of a 300-customer run."""
     days = set()
     for table in DAILY_TABLES:
         try:
@@ -65,6 +67,5 @@ def full_run_tags(landing: Path) -> dict[str, str]:
         except LoadError:
             continue  # the table's raw asset fails naming the folder
     days = sorted(d for d in days if daily_partitions.has_partition_key(d))
-    if not days:
-        days = [daily_partitions.get_last_partition_key()]
-    return {FULL_REFRESH_TAG: "true", **range_tags(days[0], days[-1])}
+    newest = days[-1] if days else daily_partitions.get_last_partition_key()
+    return {FULL_REFRESH_TAG: "true", PARTITION_TAG: newest}

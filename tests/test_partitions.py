@@ -19,7 +19,7 @@ from orchestration.dbt_runs import (
     first_day_loaded_since_last_build,
 )
 from orchestration.jobs import PIPELINE_JOB
-from orchestration.partitions import FULL_REFRESH_TAG, full_run_tags, range_tags
+from orchestration.partitions import FULL_REFRESH_TAG, PARTITION_TAG, full_run_tags, range_tags
 from orchestration.project import prepare_manifest
 from orchestration.resources import WAREHOUSE_POOL, Warehouse
 from orchestration.sensors import MERGE_GAP_DAYS, landing_files_sensor
@@ -206,7 +206,7 @@ def test_dbt_catches_up_on_days_loaded_since_the_incremental_models_last_build()
         assert first_day_loaded_since_last_build(instance) is None
 
 
-def test_the_cli_runs_a_full_refresh_over_the_day_folders_present(tmp_path):
+def test_the_cli_runs_a_full_refresh_as_the_newest_day_folder_present(tmp_path):
     landing = tmp_path / "landing"
     for relative in (
         "usage_events/2024-02-01",
@@ -215,14 +215,11 @@ def test_the_cli_runs_a_full_refresh_over_the_day_folders_present(tmp_path):
         "customers",
     ):
         (landing / relative).mkdir(parents=True)
-    assert full_run_tags(landing) == {
-        FULL_REFRESH_TAG: "true",
-        **range_tags("2024-01-15", "2024-02-01"),
-    }
+    assert full_run_tags(landing) == {FULL_REFRESH_TAG: "true", PARTITION_TAG: "2024-02-01"}
     last = partitions.daily_partitions.get_last_partition_key()
     assert full_run_tags(tmp_path / "no-day-folders") == {
         FULL_REFRESH_TAG: "true",
-        **range_tags(last, last),
+        PARTITION_TAG: last,
     }
 
 

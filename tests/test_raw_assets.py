@@ -164,3 +164,20 @@ def test_a_range_of_days_loads_in_one_step(tmp_path):
     assert sorted(e.partition for e in events) == ["2024-01-07", "2024-01-08", "2024-01-09"]
     assert {e.metadata["days_with_files"].value for e in events} == {2}
     assert [r[0] for r in usage_rows(tmp_path)] == ["u2", "u3"]
+
+
+def test_the_files_table_is_bounded_and_shows_quarantining_files_first(tmp_path):
+    # a range run repeats its metadata on every day's materialization: a table of every file
+    # would grow with the square of the history; every file's counts are in raw.load_files
+    landing = land_minimal(tmp_path / "landing")
+    for n in range(2, 26):
+        write_csv(
+            landing / "payments" / f"payments-{n:04}.csv", [row("payments", payment_id=f"p{n}")]
+        )
+    write_csv(landing / "payments" / "payments-0099.csv", [row("payments", amount="-1")])
+    payments = metadata(materialize(tmp_path), "payments")
+    assert payments["files_seen"] == 26
+    lines = payments["files"].splitlines()
+    assert lines[2] == "| payments/payments-0099.csv | 1 | 0 | 1 |"
+    assert len(lines) == 2 + 20 + 1
+    assert lines[-1].startswith("| … 6 more files: raw.load_files |")

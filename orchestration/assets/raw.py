@@ -24,6 +24,25 @@ from subscriber_warehouse.sources import raw_tables
 TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=5)
 
 
+# A range run repeats its metadata on every day's materialization, so a table of every file
+# would grow with the square of the history (730 days: 730 events of 730 rows each). Every
+# file's counts are in raw.load_files.
+FILES_SHOWN = 20
+
+
+def _files_table(result: TableResult) -> str:
+    """Markdown of the files with quarantined rows first, then the others, up to FILES_SHOWN."""
+    files = sorted(result.files, key=lambda f: f.rows_rejected == 0)
+    lines = ["| file | read | loaded | rejected |", "|---|---|---|---|"]
+    lines += [
+        f"| {f.file} | {f.rows_read} | {f.rows_loaded} | {f.rows_rejected} |"
+        for f in files[:FILES_SHOWN]
+    ]
+    if len(files) > FILES_SHOWN:
+        lines.append(f"| … {len(files) - FILES_SHOWN} more files: raw.load_files | | | |")
+    return "\n".join(lines)
+
+
 def load_metadata(result: TableResult) -> dict:
     unknown = sorted({c for f in result.files for c in f.unknown_columns})
     metadata = {
@@ -33,13 +52,7 @@ def load_metadata(result: TableResult) -> dict:
         "rows_rejected": result.rows_rejected,
         "dagster/row_count": result.rows_loaded,
         "unknown_columns": ", ".join(unknown) or "none",
-        "files": dg.MetadataValue.md(
-            "| file | read | loaded | rejected |\n|---|---|---|---|\n"
-            + "\n".join(
-                f"| {f.file} | {f.rows_read} | {f.rows_loaded} | {f.rows_rejected} |"
-                for f in result.files
-            )
-        ),
+        "files": dg.MetadataValue.md(_files_table(result)),
     }
     if result.days is not None:
         # the range this run replaced; the table's other days were kept
