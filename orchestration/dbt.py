@@ -18,7 +18,7 @@ from orchestration.dbt_runs import (
     table_metadata,
 )
 from orchestration.freshness import MART_FRESHNESS
-from orchestration.project import dbt_project, use_database
+from orchestration.project import dbt_project, prune_invocation_folders, use_database
 from orchestration.resources import WAREHOUSE_POOL, Warehouse
 
 
@@ -57,6 +57,7 @@ AFTER_PREDICTIVE = "source:predictive+"
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     use_database(warehouse.path)
     warehouse.path.parent.mkdir(parents=True, exist_ok=True)
+    prune_invocation_folders(dbt_project.project_dir / dbt_project.target_path)
     caught_up = first_day_loaded_since_last_build(context.instance)
     # dbt holds the DuckDB file until it exits: row counts and previews are read after that,
     # and what succeeded before a failure is still reported before the failure is raised

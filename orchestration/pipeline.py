@@ -12,7 +12,7 @@ import duckdb
 
 from orchestration import quality_report
 from orchestration.partitions import PARTITION_TAG, full_run_tags
-from orchestration.project import prepare_manifest
+from orchestration.project import RUNS_KEPT, prepare_manifest
 from orchestration.resources import BILLING_SOURCE_ENV, Warehouse, env_memory_limit
 from subscriber_warehouse.landing import inventory
 from subscriber_warehouse.lock import warehouse_lock
@@ -131,9 +131,6 @@ def _model_notes(result: dg.ExecuteInProcessResult) -> list[str]:
     return notes
 
 
-RUN_LOGS_KEPT = 30
-
-
 def run_logs(warehouse: Path) -> Path:
     """The folder of the runs' logs (dbt's and Dagster's output), beside the warehouse."""
     return Path(warehouse).with_suffix(".runs")
@@ -141,10 +138,10 @@ def run_logs(warehouse: Path) -> Path:
 
 def new_run_log(warehouse: Path) -> Path:
     """This run's log file, <warehouse>.runs/<UTC start>-<pid>.log; the oldest beyond
-    RUN_LOGS_KEPT are removed."""
+    RUNS_KEPT are removed."""
     folder = run_logs(warehouse)
     folder.mkdir(parents=True, exist_ok=True)
-    for old in sorted(folder.glob("*.log"))[: -RUN_LOGS_KEPT + 1 or None]:
+    for old in sorted(folder.glob("*.log"))[: -RUNS_KEPT + 1 or None]:
         old.unlink(missing_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return folder / f"{stamp}-{os.getpid()}.log"

@@ -1,6 +1,7 @@
 """The cached dbt project, apart from the assets so the manifest can be built before they load."""
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -17,6 +18,22 @@ dbt_project = DbtProject(
 )
 # parses only under `dagster dev`; the CLI and tests call prepare_manifest() first
 dbt_project.prepare_if_dev()
+
+
+# the logs of this many runs are kept (orchestration/pipeline.py), and the dbt folders of as many
+RUNS_KEPT = 30
+# the steps that run dbt (orchestration/dbt.py): each invocation's folder is named after its step
+DBT_STEPS = ("dbt_models", "dbt_models_after_predictive")
+
+
+def prune_invocation_folders(target: Path) -> None:
+    """Remove all but the newest RUNS_KEPT folders of each dbt step in `target`. dagster-dbt gives
+    every dbt invocation its own folder under the target path (`<step>-<ids>`: compiled SQL,
+    manifest, run results, ≈ 13 MB) and leaves it: a daily schedule would fill ≈ 10 GB a year."""
+    for step in DBT_STEPS:
+        folders = sorted(target.glob(f"{step}-*-*"), key=lambda f: f.stat().st_mtime)
+        for old in folders[: -RUNS_KEPT or None]:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def use_database(path: Path) -> None:

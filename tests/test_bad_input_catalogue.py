@@ -854,8 +854,13 @@ def baseline(tmp_path_factory):
 
 
 @pytest.fixture
-def case(baseline, tmp_path) -> Case:
-    return copy_baseline(baseline, tmp_path)
+def case(baseline, tmp_path_factory) -> Case:
+    # one folder for every case, emptied first: dbt parses the whole project again when the
+    # warehouse's path changes (its profile holds the path) and reuses its parse at the same one
+    root = tmp_path_factory.getbasetemp() / "catalogue-case"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir()
+    return copy_baseline(baseline, root)
 
 
 GATE_FAILED = "1 blocking asset check failed with ERROR severity:\n{asset}: gx_raw_contract"

@@ -80,32 +80,6 @@ def _not_landed(summary: str) -> set[str]:
     return set(line.removeprefix("no rows landed for: ").split(" (")[0].split(", "))
 
 
-def test_dates_before_the_first_accepted_day_are_quarantined_with_a_reason(tmp_path):
-    from rows import land_minimal
-
-    landing = tmp_path / "landing"
-    land_minimal(landing)
-    (landing / "customers" / "late.csv").write_text(
-        "customer_id,email,created_at,updated_at\n"
-        "old,old@example.com,0000-12-31T00:00:00Z,2024-01-01T00:00:00Z\n",
-        encoding="utf-8",
-    )
-    done = cli("run", "--landing", str(landing), "--warehouse", str(tmp_path / "w.duckdb"))
-    rejected = query(
-        working_path(tmp_path / "w.duckdb"),
-        "select source_file, source_row, column_name, reason from raw.rejected_rows",
-    )
-    assert rejected == [
-        (
-            "customers/late.csv",
-            1,
-            "created_at",
-            "created_at: '0000-12-31T00:00:00Z' is outside the dates the warehouse accepts "
-            "(0001-01-01 to 9999-12-31)",
-        )
-    ], done.stdout[-2000:] + done.stderr[-2000:]
-
-
 @pytest.fixture(scope="module")
 def purchases_only(history_1997, tmp_path_factory) -> tuple[Path, str, set[str]]:
     """Customers, paid one-off invoices, their payments and FX rates; and one customer whose
