@@ -59,7 +59,7 @@ def full_run_tags(landing: Path) -> dict[str, str]:
     refresh, as one partition, the newest day folder present (or the latest partition if none
     is), as the sensor's full refresh is. Every day folder loads all the same. Dagster records a
     planned and a done materialization per partition of a run: over a range of every landed day
-    (730 for two years) those event writes were a third of a 300-customer run."""
+    (730 for two years) those event writes took 53 s of a 300-customer run's 140 s."""
     days = set()
     for table in DAILY_TABLES:
         try:
