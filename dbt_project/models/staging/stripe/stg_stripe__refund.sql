@@ -36,12 +36,16 @@ final as (
             case
                 when coalesce(source.status, 'succeeded') <> 'succeeded'
                     then 'a ' || source.status || ' refund: only succeeded refunds returned money'
+                -- two equalities, not one `or`: an `or` made every refund scan every charge
+                -- (64 s at 100k customers)
                 when
                     not exists (
                         select 1 from charges
-                        where
-                            charges.charge_id = source.charge_id
-                            or charges.payment_intent_id = source.payment_intent_id
+                        where charges.charge_id = source.charge_id
+                    )
+                    and not exists (
+                        select 1 from charges
+                        where charges.payment_intent_id = source.payment_intent_id
                     )
                     then 'the refunded charge is not landed (or quarantined)'
             end
