@@ -2,12 +2,12 @@
 
 import os
 
-from orchestration.project import RUNS_KEPT, prune_invocation_folders
+from orchestration.project import DBT_STEPS, RUNS_KEPT, prune_invocation_folders
 
 
 def test_only_the_newest_invocation_folders_of_each_step_are_kept(tmp_path):
     for n in range(RUNS_KEPT + 2):
-        for step in ("dbt_models", "dbt_models_after_predictive"):
+        for step in DBT_STEPS:
             folder = tmp_path / f"{step}-{n:07}-abcdef0"
             (folder / "compiled").mkdir(parents=True)
             os.utime(folder, (1_700_000_000 + n, 1_700_000_000 + n))
@@ -15,9 +15,5 @@ def test_only_the_newest_invocation_folders_of_each_step_are_kept(tmp_path):
     (tmp_path / "compiled").mkdir()
     prune_invocation_folders(tmp_path)
     left = {f.name for f in tmp_path.iterdir()}
-    kept = {
-        f"{step}-{n:07}-abcdef0"
-        for n in range(2, RUNS_KEPT + 2)
-        for step in ("dbt_models", "dbt_models_after_predictive")
-    }
+    kept = {f"{step}-{n:07}-abcdef0" for n in range(2, RUNS_KEPT + 2) for step in DBT_STEPS}
     assert left == kept | {"partial_parse.msgpack", "compiled"}
