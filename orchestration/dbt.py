@@ -1,5 +1,7 @@
 """The dbt project as Dagster assets: every model an asset, every dbt test an asset check."""
 
+import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,13 +15,17 @@ from dagster_dbt import (
 
 from orchestration.dbt_runs import (
     PREVIEWED_SCHEMAS,
+    REPROCESS_FROM_ENV,
     build_args,
     first_day_loaded_since_last_build,
+    reprocess_from,
     table_metadata,
 )
 from orchestration.freshness import MART_FRESHNESS
-from orchestration.project import dbt_project, prune_invocation_folders, use_database
+from orchestration.progress import DBT_NODES_LOGGER, DBT_STEP_ATTR
+from orchestration.project import dbt_project, invocation_folder, use_database
 from orchestration.resources import WAREHOUSE_POOL, Warehouse
+from subscriber_warehouse.publish import make_working_folder
 
 
 class MetaTranslator(DagsterDbtTranslator):
@@ -53,17 +59,25 @@ translator = MetaTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_c
 # dependency cycle.
 AFTER_PREDICTIVE = "source:predictive+"
 
+_nodes = logging.getLogger(DBT_NODES_LOGGER)
+
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
+    step = context.op_execution_context.op.name
     use_database(warehouse.path)
-    warehouse.path.parent.mkdir(parents=True, exist_ok=True)
-    prune_invocation_folders(dbt_project.project_dir / dbt_project.target_path)
+    make_working_folder(warehouse.published)
     caught_up = first_day_loaded_since_last_build(context.instance)
+    # dbt runs as a child process with this process's environment, as for the warehouse path
+    os.environ[REPROCESS_FROM_ENV] = reprocess_from(context.run.tags, caught_up)
     # dbt holds the DuckDB file until it exits: row counts and previews are read after that,
     # and what succeeded before a failure is still reported before the failure is raised
     events, failure = [], None
     try:
-        events.extend(dbt.cli(build_args(context.run.tags, caught_up), context=context).stream())
+        target = invocation_folder(warehouse.published, step)
+        invocation = dbt.cli(build_args(context.run.tags), context=context, target_path=target)
+        for event in invocation.stream():
+            events.append(event)
+            _nodes.debug("dbt node done", extra={DBT_STEP_ATTR: step})
     except Exception as error:
         failure = error
     if failure and not events:
@@ -105,3 +119,8 @@ def dbt_models_after_predictive(
 
 
 DBT_ASSETS = [dbt_models, dbt_models_after_predictive]
+
+
+def dbt_nodes_per_step() -> dict[str, int]:
+    """Each dbt step's models, seeds, snapshots and tests: what a progress display counts to."""
+    return {assets.op.name: len(assets.keys) + len(assets.check_keys) for assets in DBT_ASSETS}

@@ -1,7 +1,6 @@
 """How the dbt steps run and report, apart from the dbt assets (which need the manifest): the
 arguments of a run's `dbt build`, and what a mart's materialization shows in the UI."""
 
-import json
 from collections.abc import Mapping
 
 import dagster as dg
@@ -13,18 +12,24 @@ INCREMENTAL_MODEL = dg.AssetKey(["marts", "fct_usage_daily"])
 INCREMENTAL_SOURCE = dg.AssetKey(["raw", "usage_events"])
 
 
-def build_args(tags: Mapping[str, str], loaded_since_last_build: str | None = None) -> list[str]:
-    """`dbt build` for a run with these tags. Incremental models (fct_usage_daily) rebuild the
-    days from var reprocess_from on, besides their lookback: the run's first partition day, or
-    an earlier day loaded since the model was last built (`loaded_since_last_build`). A
-    full-refresh run rebuilds them whole. dbt models are not partitioned in Dagster: every run
-    updates each one as a whole table, whatever days it loaded."""
+# the first day incremental models rebuild (dbt_project/macros/incremental_window_start.sql)
+REPROCESS_FROM_ENV = "SW_REPROCESS_FROM"
+
+
+def build_args(tags: Mapping[str, str]) -> list[str]:
+    """`dbt build` for a run with these tags: a full-refresh run rebuilds incremental models
+    whole. dbt models are not partitioned in Dagster: every run updates each one as a whole
+    table, whatever days it loaded."""
+    return ["build", "--full-refresh"] if is_full_refresh(tags) else ["build"]
+
+
+def reprocess_from(tags: Mapping[str, str], loaded_since_last_build: str | None = None) -> str:
+    """The day from which incremental models (fct_usage_daily) rebuild, besides their lookback:
+    the run's first partition day, or an earlier day loaded since the model was last built
+    (`loaded_since_last_build`); empty for none, and for a full refresh (which rebuilds all)."""
     if is_full_refresh(tags):
-        return ["build", "--full-refresh"]
-    days = [d for d in (*(run_days(tags) or ()), loaded_since_last_build) if d]
-    if days:
-        return ["build", "--vars", json.dumps({"reprocess_from": min(days)})]
-    return ["build"]
+        return ""
+    return min((d for d in (*(run_days(tags) or ()), loaded_since_last_build) if d), default="")
 
 
 def first_day_loaded_since_last_build(instance: dg.DagsterInstance) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import duckdb
 
 from orchestration import quality_report
 from orchestration.partitions import PARTITION_TAG, full_run_tags
-from orchestration.project import RUNS_KEPT, prepare_manifest
+from orchestration.progress import RunProgress, progress_logger
+from orchestration.project import prepare_manifest
 from orchestration.resources import BILLING_SOURCE_ENV, Warehouse, env_memory_limit
 from subscriber_warehouse.landing import inventory
 from subscriber_warehouse.lock import warehouse_lock
@@ -20,10 +22,14 @@ from subscriber_warehouse.publish import open_published, working_path
 from subscriber_warehouse.report.render import report_path
 from subscriber_warehouse.sources import NATIVE, raw_tables
 
-_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+PROGRESS = "run_progress"
+# Dagster's console log (into the run's log file) from warnings up, and the terminal's progress
+_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}, PROGRESS: {}}}
 
 
 PUBLISH_STEP = "published__warehouse"
+# the logs of this many runs are kept
+RUNS_KEPT = 30
 
 
 class PipelineFailed(Exception):
@@ -78,10 +84,13 @@ class LandingProblems(Exception):
 
 def _run(landing, warehouse, load_time, day, billing_source, source_database) -> str:
     log = new_run_log(warehouse)
-    # dbt's event stream goes to the log file: the terminal gets the summary or the failures
-    with open(log, "w") as out, contextlib.redirect_stdout(out):
+    terminal = sys.stderr
+    # dbt's event stream and Dagster's step errors go to the log file: the terminal gets the
+    # progress, then the summary or the failures, once each
+    with open(log, "w") as out, contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         prepare_manifest(working_path(Path(warehouse).resolve()))
         # the dbt assets read target/manifest.json when their module is imported
+        from orchestration.dbt import dbt_nodes_per_step
         from orchestration.definitions import build_definitions
 
         resource = Warehouse(
@@ -93,12 +102,14 @@ def _run(landing, warehouse, load_time, day, billing_source, source_database) ->
             memory_limit=env_memory_limit(),
         )
         job = build_definitions(resource).resolve_job_def("pipeline")
+        progress = RunProgress(terminal, len(job.nodes_in_topological_order), dbt_nodes_per_step())
+        job = job.with_logger_defs({**job.loggers, PROGRESS: progress_logger(progress)})
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-        with instance or dg.DagsterInstance.ephemeral() as inst:
+        with instance or dg.DagsterInstance.ephemeral() as inst, contextlib.closing(progress):
             result = job.execute_in_process(
                 instance=inst,
                 raise_on_error=False,
-                run_config=_QUIET,
+                run_config=_LOGGERS,
                 tags=full_run_tags(landing) if day is None else {PARTITION_TAG: day},
             )
     report = quality_report.collect(result)

@@ -1,39 +1,36 @@
 """The cached dbt project, apart from the assets so the manifest can be built before they load."""
 
+import hashlib
+import importlib.metadata
 import os
-import shutil
+import re
 import sys
+from collections.abc import Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt.dbt_project import using_dagster_dev
+from packaging import version
 
-ROOT = Path(__file__).resolve().parent.parent
+from orchestration.dbt_runs import REPROCESS_FROM_ENV
+from orchestration.resources import default_warehouse
+from subscriber_warehouse.dbt_target import PROJECT_ROOT, dbt_target_path
+from subscriber_warehouse.publish import working_path
 
-# dbt's own DBT_TARGET_PATH, as dagster-dbt reads it for each invocation's folder and the
-# partial-parse file it copies there: the manifest must be parsed into the same place
+# dagster-dbt copies the partial-parse file from here into each invocation's folder: the
+# manifest must be parsed into the same place
 dbt_project = DbtProject(
-    project_dir=ROOT,
-    profiles_dir=ROOT,
-    target_path=os.environ.get("DBT_TARGET_PATH", "target"),
+    project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT, target_path=dbt_target_path()
 )
-# parses only under `dagster dev`; the CLI and tests call prepare_manifest() first
-dbt_project.prepare_if_dev()
 
 
-# the logs of this many runs are kept (orchestration/pipeline.py), and the dbt folders of as many
-RUNS_KEPT = 30
-# the steps that run dbt (orchestration/dbt.py): each invocation's folder is named after its step
-DBT_STEPS = ("dbt_models", "dbt_models_after_predictive")
-
-
-def prune_invocation_folders(target: Path) -> None:
-    """Remove all but the newest RUNS_KEPT folders of each dbt step in `target`. dagster-dbt gives
-    every dbt invocation its own folder under the target path (`<step>-<ids>`: compiled SQL,
-    manifest, run results, ≈ 13 MB) and leaves it: a daily schedule would fill ≈ 10 GB a year."""
-    for step in DBT_STEPS:
-        folders = sorted(target.glob(f"{step}-*-*"), key=lambda f: f.stat().st_mtime)
-        for old in folders[: -RUNS_KEPT or None]:
-            shutil.rmtree(old, ignore_errors=True)
+def invocation_folder(published: Path, step: str) -> Path:
+    """Where a dbt step of a warehouse's runs writes (compiled SQL, run results, dbt's log and
+    partial parse): one folder per step beside the working database, reused by every run.
+    dagster-dbt's default, a new folder in the checkout's target/ for every dbt call (~13 MB),
+    grew to 370 MB in an hour of runs."""
+    return working_path(published).parent / "dbt" / step
 
 
 def use_database(path: Path) -> None:
@@ -45,15 +42,68 @@ def use_database(path: Path) -> None:
 
 def prepare_manifest(database: Path | None = None) -> Path:
     """Build target/manifest.json (`dbt parse`) for runs outside `dagster dev`; with `database`,
-    parsed with the profile the run's builds will use, so they reuse the parse."""
+    parsed with the profile the run's builds will use, so they reuse the parse. Not again when
+    nothing dbt parses has changed since: even a partial parse takes dbt ~6 s."""
     if database is not None:
         use_database(database)
-    # the default preparer looks for `dbt` on PATH, which an un-activated venv lacks
+    stamp = Path(dbt_project.target_path) / PARSE_STAMP
+    inputs = parse_inputs(PROJECT_ROOT, os.environ)
+    if dbt_project.manifest_path.exists() and stamp.is_file() and stamp.read_text() == inputs:
+        return dbt_project.manifest_path
+    stamp.unlink(missing_ok=True)
     dbt_resource().cli(["parse"], target_path=dbt_project.target_path).wait()
+    stamp.write_text(inputs)
     return dbt_project.manifest_path
 
 
+# beside the manifest: the fingerprint of what it was parsed from
+PARSE_STAMP = "manifest.inputs"
+PARSED_FILES = ("dbt_project.yml", "profiles.yml", "selectors.yml", "dbt_project", "seeds")
+_ENV_VAR = re.compile(r"""env_var\(\s*['"](\w+)['"]""")
+
+
+def parse_inputs(root: Path, environ: Mapping[str, str]) -> str:
+    """A fingerprint of what `dbt parse` reads: the project's files, dbt's version, and the
+    environment variables the files name (their values), but for those read only when a model
+    runs (REPROCESS_FROM_ENV: a daily run's changes every day)."""
+    digest = hashlib.sha256(importlib.metadata.version("dbt-core").encode())
+    names = set()
+    for top in PARSED_FILES:
+        path = root / top
+        for file in sorted([path] if path.is_file() else path.rglob("*")):
+            if file.is_file():
+                content = file.read_bytes()
+                names.update(_ENV_VAR.findall(content.decode(errors="replace")))
+                digest.update(f"{file.relative_to(root)}\0{len(content)}\0".encode())
+                digest.update(content)
+    for name in sorted(names - {REPROCESS_FROM_ENV}):
+        digest.update(f"{name}={environ.get(name)}\0".encode())
+    return digest.hexdigest()
+
+
+class VenvDbtCliResource(DbtCliResource):
+    """dagster-dbt's dbt resource without two costs of every dbt call that a run does not use:
+    `dbt --version` in a subprocess to learn dbt's version (2.7 s a call; it is the installed
+    dbt-core's), and an in-process dbt adapter, there only to fetch row counts and column
+    metadata, which the dbt steps read from DuckDB once dbt exits (4.3 s a call). At 10k
+    customers they were 14 s of a 107 s run."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
+        return None
+
+
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(
+    return VenvDbtCliResource(
         project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
     )
+
+
+# `dagster dev` loads the definitions without a manifest: parse it here, with the default
+# warehouse's profile so its builds reuse the parse (dagster-dbt's own prepare_if_dev() looks
+# for `dbt` on PATH, which an un-activated venv lacks). The CLI and tests call prepare_manifest().
+if using_dagster_dev():
+    prepare_manifest(default_warehouse().path)

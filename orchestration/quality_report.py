@@ -23,7 +23,9 @@ _REPORTED_EVENTS = {
 
 def collect(result: dg.ExecuteInProcessResult) -> dict:
     """The report of a run the CLI executed in-process."""
-    return from_events(result.run_id, result.success, result.all_events)
+    report = from_events(result.run_id, result.success, result.all_events)
+    report["planned_checks"] = len(result.job_def.asset_layer.asset_graph.asset_check_keys)
+    return report
 
 
 def collect_for_run(instance: dg.DagsterInstance, run_id: str, success: bool) -> dict:
@@ -84,10 +86,15 @@ def write(published: Path, report: dict) -> Path:
 
 
 def headline(report: dict) -> str:
-    lines = [
-        f"quality: {report['checks']} checks, {report['failed_errors']} failed, "
-        f"{report['failed_warnings']} warnings"
-    ]
+    counts = f"{report['failed_errors']} failed, {report['failed_warnings']} warnings"
+    checks, planned = report["checks"], report.get("planned_checks")
+    if report["success"]:
+        lines = [f"quality: {checks} checks, {counts}"]
+    elif checks == planned:
+        lines = [f"quality: all {checks} checks ran, {counts}; a later step failed"]
+    else:  # a failed run's count is of the checks that ran before it stopped, never a clean bill
+        of = f" of {planned}" if planned else ""
+        lines = [f"quality: {checks}{of} checks ran before the run failed, {counts}"]
     if report["restated_months"]:
         lines.append(f"restated months: {', '.join(report['restated_months'])}")
     for c in report["results"]:

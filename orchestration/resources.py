@@ -13,7 +13,7 @@ from pydantic import PrivateAttr
 
 from subscriber_warehouse.load import connect
 from subscriber_warehouse.lock import warehouse_lock
-from subscriber_warehouse.publish import working_path
+from subscriber_warehouse.publish import make_working_folder, working_path
 from subscriber_warehouse.sources import NATIVE, billing_sources
 
 BILLING_SOURCE_ENV = "SW_BILLING_SOURCE"
@@ -97,7 +97,7 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connection(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_working_folder(self.published)
         con = connect(self.path, self.memory_limit)
         try:
             yield con

@@ -37,6 +37,16 @@ SEVERITY = {
 }
 if set(SEVERITY.values()) - {"error", "warn"}:
     raise ValueError(f"a SW_GATE_<CHECK> severity must be error or warn: {SEVERITY}")
+# email_hash's salt (dbt macro hash_email, same default). The default is public: anyone could
+# recompute a hash from an address, so production (SW_GATE_FRESHNESS=error) refuses it here,
+# where every run's definitions are loaded, before any step starts
+DEFAULT_EMAIL_SALT = "subscriber-warehouse"
+EMAIL_SALT = os.environ.get("SW_EMAIL_SALT", DEFAULT_EMAIL_SALT)
+if SEVERITY["freshness"] == "error" and EMAIL_SALT in ("", DEFAULT_EMAIL_SALT):
+    raise ValueError(
+        "SW_EMAIL_SALT is unset, empty or the public default while SW_GATE_FRESHNESS=error "
+        "(production): set SW_EMAIL_SALT to a secret of your own"
+    )
 
 # a table's row count may move to between these multiples of the last published run's count
 ROW_COUNT_BAND = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import sys
 from datetime import datetime
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from subscriber_warehouse.dbt_target import dbt_target_path
+from subscriber_warehouse.landing import inventory
 from subscriber_warehouse.sources import source_names
 
 DEFAULT_LANDING = "data/landing"
@@ -111,21 +114,15 @@ def run(
     source_database: Path | None,
 ) -> None:
     """Run the whole pipeline in-process: the same assets and checks a scheduled run uses."""
-    from orchestration.pipeline import LandingProblems, PipelineFailed, run_pipeline
-    from subscriber_warehouse.lock import WarehouseBusy
-
-    if not landing.is_dir() or not any(landing.iterdir()):
-        raise click.ClickException(
-            f"landing folder {landing} is missing or empty: land your exports there "
-            "(docs/raw-contract.md) or create sample data with `subscriber-warehouse generate`"
-        )
+    # the arguments are checked before Dagster and dbt are imported: a wrong path costs a second
+    _check_landing(landing, billing_source)
+    _check_warehouse(warehouse, day)
     if source_database and billing_source == "native":
         raise click.ClickException("--source-database needs --source stripe (or another source)")
-    if day and not warehouse.exists():
-        raise click.ClickException(
-            f"--day updates an existing warehouse and {warehouse} does not exist: run once "
-            "without --day first"
-        )
+    _check_settings()
+    from orchestration.pipeline import PipelineFailed, run_pipeline
+    from subscriber_warehouse.lock import WarehouseBusy
+
     try:
         summary = run_pipeline(
             landing,
@@ -137,12 +134,6 @@ def run(
         )
     except WarehouseBusy as busy:
         raise click.ClickException(str(busy)) from None
-    except LandingProblems as problems:
-        for problem in problems.problems:
-            click.echo(f"landing: {problem}", err=True)
-        raise click.ClickException(
-            f"{len(problems.problems)} problem(s) in {landing}: nothing was loaded"
-        ) from None
     except PipelineFailed as failed:
         outcome = "the warehouse was published" if failed.published else "nothing was published"
         click.echo(f"pipeline FAILED ({len(failed.errors)} step(s)); {outcome}:", err=True)
@@ -153,6 +144,109 @@ def run(
         click.echo(f"full log: {failed.log}", err=True)
         sys.exit(1)
     click.echo(summary)
+
+
+def _check_landing(landing: Path, billing_source: str) -> None:
+    if not landing.is_dir() or not any(landing.iterdir()):
+        raise click.ClickException(
+            f"landing folder {landing} is missing or empty: land your exports there "
+            "(docs/raw-contract.md) or create sample data with `subscriber-warehouse generate`"
+        )
+    found = inventory(landing, billing_source)
+    for problem in found.errors:
+        click.echo(f"landing: {problem}", err=True)
+    if found.errors:
+        raise click.ClickException(
+            f"{len(found.errors)} problem(s) in {landing}: nothing was loaded; --landing is the "
+            "folder holding one folder per table (customers/, subscription_events/, ...)"
+        )
+
+
+def _check_settings() -> None:
+    """The gates' settings (SW_GATE_*, SW_EMAIL_SALT) are checked as quality/config.py loads:
+    a wrong one is a line, not a traceback from deep in the run's imports."""
+    try:
+        import quality.config  # noqa: F401
+    except ValueError as wrong:
+        raise click.ClickException(str(wrong)) from None
+
+
+# every DuckDB database file has these bytes at this offset
+DUCKDB_MAGIC, DUCKDB_MAGIC_OFFSET = b"DUCK", 8
+
+
+def _check_warehouse(warehouse: Path, day: datetime | None) -> None:
+    if warehouse.is_dir():
+        raise click.ClickException(
+            f"--warehouse {warehouse} is a folder: give the DuckDB file to publish, "
+            f"e.g. {warehouse / 'warehouse.duckdb'}"
+        )
+    if warehouse.is_file():
+        with open(warehouse, "rb") as file:
+            header = file.read(DUCKDB_MAGIC_OFFSET + len(DUCKDB_MAGIC))
+        if header[DUCKDB_MAGIC_OFFSET:] != DUCKDB_MAGIC:
+            raise click.ClickException(
+                f"--warehouse {warehouse} exists and is not a DuckDB database: give a new path "
+                "or the file of an earlier run"
+            )
+    elif day:
+        raise click.ClickException(
+            f"--day updates an existing warehouse and {warehouse} does not exist: run once "
+            "without --day first"
+        )
+    folder = next(p for p in warehouse.absolute().parents if p.exists())
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise click.ClickException(f"--warehouse {warehouse}: cannot write in {folder}")
+
+
+def _names(_ctx, _param, value: str | None) -> list[str]:
+    return [name.strip() for name in (value or "").split(",") if name.strip()]
+
+
+@main.command()
+@click.option("--metrics", callback=_names, help="Comma-separated metric names.")
+@click.option(
+    "--group-by",
+    callback=_names,
+    help="Comma-separated dimensions, e.g. metric_time__month,subscriber__country.",
+)
+@click.option("--where", multiple=True, help="A filter, e.g. \"{{ Dimension('x__y') }} = 'z'\".")
+@click.option("--order", callback=_names, help="Comma-separated; a leading - sorts descending.")
+@click.option("--limit", type=click.IntRange(min=1), default=None)
+@click.option("--saved-query", default=None, help="A saved query's name instead of metrics.")
+@click.option(
+    "--warehouse",
+    default=DEFAULT_WAREHOUSE,
+    show_default=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--csv", "csv_path", default=None, type=click.Path(path_type=Path), help="Write a CSV here."
+)
+def metrics(metrics, group_by, where, order, limit, saved_query, warehouse, csv_path) -> None:
+    """Query the semantic layer's metrics (MetricFlow) from the published warehouse, read-only.
+
+    The numbers `mf query` gives, in about a second; a metric with no value in some rows is
+    named on stderr, with why."""
+    from subscriber_warehouse import metrics as semantic_layer
+
+    if not metrics and not saved_query:
+        raise click.UsageError("give --metrics or --saved-query")
+    request = semantic_layer.MetricsQuery(metrics, group_by, where, order, limit, saved_query)
+    try:
+        table = semantic_layer.query(warehouse, dbt_target_path(), request)
+    except FileNotFoundError as missing:
+        raise click.ClickException(str(missing)) from None
+    for warning in semantic_layer.blank_metrics(table, request):
+        click.echo(f"warning: {warning}", err=True)
+    if csv_path:
+        with open(csv_path, "w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(table.column_names)
+            writer.writerows(table.rows)
+        click.echo(f"wrote {table.row_count} rows to {csv_path}")
+    else:
+        click.echo(table.text_format())
 
 
 @main.command("spark-load")

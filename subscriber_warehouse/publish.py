@@ -88,6 +88,14 @@ def working_path(published: Path) -> Path:
     return published.parent / ".work" / published.name
 
 
+def make_working_folder(published: Path) -> None:
+    """Create the working database's folder for its owner alone, whatever the umask: unlike the
+    published file it holds the raw tables, e-mail addresses and names included."""
+    folder = working_path(published).parent
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+
+
 def _restatements(con: duckdb.DuckDBPyConnection, published: Path) -> list[str]:
     """Record in pub.audit.restatements what this run changes in already-published months."""
     values = ", ".join(f"cast({c} as double) as {c}" for c in RESTATED_COLUMNS)
@@ -132,8 +140,20 @@ def _restatements(con: duckdb.DuckDBPyConnection, published: Path) -> list[str]:
     return [m for (m,) in months]
 
 
-def publish(work: Path, published: Path, run_id: str) -> tuple[dict[str, int], list[str]]:
-    """Copy the published schemas of `work` into a new file and move it over `published`.
+# a table's description and its columns' (dbt's docs), keyed by (schema, table)
+Docs = dict[tuple[str, str], tuple[str, dict[str, str]]]
+
+# The published file's storage format: DuckDB 1.0's, which every client since DuckDB 0.10 reads
+# (a file in DuckDB 2's own format opens in no 1.x client, Evidence's and most BI drivers
+# included). It holds every type the marts use.
+PUBLISHED_STORAGE_VERSION = "v1.0.0"
+
+
+def publish(
+    work: Path, published: Path, run_id: str, docs: Docs | None = None
+) -> tuple[dict[str, int], list[str]]:
+    """Copy the published schemas of `work` into a new file and move it over `published`, with
+    `docs` as the tables' and columns' comments (what a BI tool shows beside them).
 
     Returns rows per published table and the months this run restated.
     """
@@ -141,7 +161,7 @@ def publish(work: Path, published: Path, run_id: str) -> tuple[dict[str, int], l
     staged = published.with_name(f".{published.name}.{run_id}.publishing")
     _remove_leftovers(published)
     try:
-        rows, restated = _copy_published(work, staged, published, run_id)
+        rows, restated = _copy_published(work, staged, published, run_id, docs or {})
         with open(staged, "rb") as f:
             os.fsync(f.fileno())
     except BaseException:
@@ -167,12 +187,29 @@ def _remove_leftovers(published: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def _copy_published(work: Path, staged: Path, published: Path, run_id: str):
+def _comment(con: duckdb.DuckDBPyConnection, table: str, docs) -> None:
+    if docs is None:
+        return
+    description, columns = docs
+    if description:
+        con.execute(f"comment on table {table} is {sql_str(description)}")
+    built = {
+        name for (name,) in con.execute(f"select column_name from (describe {table})").fetchall()
+    }
+    for column, text in columns.items():
+        if text and column in built:
+            con.execute(f"comment on column {table}.{ident(column)} is {sql_str(text)}")
+
+
+def _copy_published(work: Path, staged: Path, published: Path, run_id: str, docs: Docs):
     con = duckdb.connect()
     rows = {}
     try:
         con.execute(f"attach {sql_str(str(work))} as work (read_only)")
-        con.execute(f"attach {sql_str(str(staged))} as pub")
+        con.execute(
+            f"attach {sql_str(str(staged))} as pub "
+            f"(storage_version {sql_str(PUBLISHED_STORAGE_VERSION)})"
+        )
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
             "where table_catalog = 'work' and table_type = 'BASE TABLE' "
@@ -187,6 +224,7 @@ def _copy_published(work: Path, staged: Path, published: Path, run_id: str):
                 f"create table pub.{ident(target)}.{ident(table)} as "
                 f"select * from work.{ident(schema)}.{ident(table)}"
             )
+            _comment(con, f"pub.{ident(target)}.{ident(table)}", docs.get((target, table)))
             rows[f"{target}.{table}"] = con.execute(
                 f"select count(*) from pub.{ident(target)}.{ident(table)}"
             ).fetchall()[0][0]

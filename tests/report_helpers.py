@@ -43,13 +43,14 @@ COHORTS = pd.DataFrame(
         "revenue_retention": [1.0, 0.95, 1.05, 1.0, 0.6, 1.0],
     }
 )
+# not_canceled: MRR that ended without a cancel (a pause), which the page calls "lapsed or paused"
 CHURN_REASONS = pd.DataFrame(
     {
-        "month_start": pd.to_datetime(["2025-02-01", "2025-03-01", "2025-03-01"]),
-        "churn_type": ["involuntary", "voluntary", "voluntary"],
-        "churn_reason": ["payment_failed", "too_expensive", "not_using"],
-        "churned_customers": [1, 1, 1],
-        "churned_mrr": [50.0, 60.0, 50.0],
+        "month_start": pd.to_datetime(["2025-02-01", "2025-02-01", "2025-03-01", "2025-03-01"]),
+        "churn_type": ["involuntary", "voluntary", "voluntary", "voluntary"],
+        "churn_reason": ["payment_failed", "not_canceled", "too_expensive", "not_using"],
+        "churned_customers": [1, 1, 1, 1],
+        "churned_mrr": [50.0, 100.0, 60.0, 50.0],
     }
 )
 TRIALS = pd.DataFrame(
@@ -70,25 +71,43 @@ CLV = pd.DataFrame(
 CLV_PREDICTIONS = pd.DataFrame(
     {"customer_id": ["c0", "c1", "c1", "c2"], "predicted_residual_value": [100.0, 400, 500, 3000]}
 )
+# monthly and weekly plans with their own fits (periods of a month, of 12/52 of a month), and
+# the pooled fit, whose periods mix lengths
 PROJECTION = pd.DataFrame(
     {
-        "model_segment": ["month-1"] * 3,
-        "period": [0, 1, 2],
-        "subscriptions_at_risk": [100, 80, 5],
-        "observed_survival": [1.0, 0.8, 0.0],
-        "projected_survival": [1.0, 0.78, 0.62],
+        "model_segment": ["month-1"] * 3 + ["week-1"] * 5 + ["pooled"] * 2,
+        "period": [0, 1, 2, 0, 1, 2, 3, 4, 0, 1],
+        "subscriptions_at_risk": [100, 80, 5, 60, 50, 40, 30, 21, 160, 130],
+        "observed_survival": [1.0, 0.8, 0.0, 1.0, 0.9, 0.8, 0.7, 0.6, 1.0, 0.85],
+        "projected_survival": [1.0, 0.78, 0.62, 1.0, 0.88, 0.79, 0.71, 0.64, 1.0, 0.83],
     }
 )
-# paid_search: two campaigns, 1,500 spent on 15 paying customers; organic has no spend
+# paid_search: two campaigns, 1,500 spent on 15 paying customers; paid_social: one, 400 on 4;
+# organic has no spend. channel_formula_ltv is each channel's own (dbt: int_channels__formula_ltv),
+# worked out by hand over January to March 2025 of the customers its campaigns acquired:
+# paid_search  Jan: 0 paying at start, 2 at end (MRR 150); Feb: 2, 2 (180), one churned;
+#   Mar: 2, 3 (280): ARPA 610 / 7, logo churn 1 / 4: LTV = 610 / 7 × 4 = 348.57 (4 months)
+# paid_social  Jan: 0, 1 (40); Feb: 1, 2 (60); Mar: 2, 1 (40), one churned:
+#   ARPA 140 / 4 = 35, logo churn 1 / 3: LTV = 35 × 3 = 105
+# and a company-wide formula_ltv of 1,100 on every row, which would give them one ratio per CAC
 ACQUISITION = pd.DataFrame(
     {
-        "acquisition_channel": ["paid_search", "paid_search", "organic"],
-        "acquisition_campaign_id": ["cmp_1", "cmp_2", "none"],
-        "customers_acquired": [20, 8, 40],
-        "paying_customers": [10, 5, 30],
-        "spend": [1000.0, 500.0, 0.0],
-        "avg_historical_net_revenue": [300.0, 120.0, 200.0],
-        "formula_ltv": [1100.0, 1100.0, 1100.0],
+        "acquisition_channel": ["paid_search", "paid_search", "paid_social", "organic"],
+        "acquisition_campaign_id": ["cmp_1", "cmp_2", "cmp_3", "none"],
+        "customers_acquired": [20, 8, 6, 40],
+        "paying_customers": [10, 5, 4, 30],
+        "spend": [1000.0, 500.0, 400.0, 0.0],
+        "avg_historical_net_revenue": [300.0, 120.0, 50.0, 200.0],
+        "formula_ltv": [1100.0, 1100.0, 1100.0, 1100.0],
+        "channel_formula_ltv": [610 / 7 * 4, 610 / 7 * 4, 105.0, None],
+    }
+)
+# the newest subscription event (int_as_of.subscriptions_as_of_at, on every subscriber's row)
+AS_OF_AT = pd.Timestamp("2025-03-31 18:00:00")
+SUBSCRIBERS = pd.DataFrame(
+    {
+        "customer_id": ["s1", "s2", "s3", "s4", "p1", "p2", "o1", "x1"],
+        "as_of_at": [AS_OF_AT] * 8,
     }
 )
 RISK_SCORES = pd.DataFrame(
@@ -150,6 +169,9 @@ PURCHASES = pd.DataFrame(
 )
 
 
+PURCHASES_AS_OF_AT = pd.Timestamp("2025-03-30 09:15:00")
+
+
 def audience_table(channels: list[str]) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -161,8 +183,11 @@ def audience_table(channels: list[str]) -> pd.DataFrame:
     )
 
 
-def small_tables(with_risk: bool = True, campaigns: bool = True) -> dict[str, pd.DataFrame]:
-    """The marts of a business with subscriptions; without campaigns no row carries spend."""
+def small_tables(
+    with_risk: bool = True, campaigns: bool = True, as_of_at: pd.Timestamp | None = AS_OF_AT
+) -> dict[str, pd.DataFrame]:
+    """The marts of a business with subscriptions; without campaigns no row carries spend;
+    `as_of_at` is its newest event, and None leaves out the marts that carry one."""
     tables = {
         "subscription_metrics_monthly": METRICS,
         "cohort_retention_monthly": COHORTS,
@@ -175,6 +200,8 @@ def small_tables(with_risk: bool = True, campaigns: bool = True) -> dict[str, pd
             ACQUISITION if campaigns else ACQUISITION[ACQUISITION["spend"] == 0]
         ),
     }
+    if as_of_at is not None:
+        tables["dim_subscribers"] = SUBSCRIBERS.assign(as_of_at=as_of_at)
     if with_risk:
         tables["churn_risk_scores"] = RISK_SCORES
         tables["customer_segments"] = SEGMENTS
@@ -184,11 +211,15 @@ def small_tables(with_risk: bool = True, campaigns: bool = True) -> dict[str, pd
 
 
 def make_small_warehouse(
-    path: Path, with_risk: bool = True, campaigns: bool = True, empty: tuple[str, ...] = ()
+    path: Path,
+    with_risk: bool = True,
+    campaigns: bool = True,
+    empty: tuple[str, ...] = (),
+    as_of_at: pd.Timestamp | None = AS_OF_AT,
 ) -> Path:
     """A published-warehouse-shaped file holding only the columns the report reads; the marts
     named in `empty` are there with their columns but no rows."""
-    tables = small_tables(with_risk, campaigns)
+    tables = small_tables(with_risk, campaigns, as_of_at)
     return write_warehouse(path, {n: t.head(0) if n in empty else t for n, t in tables.items()})
 
 
@@ -198,6 +229,11 @@ def make_purchase_only_warehouse(path: Path, purchases: pd.DataFrame = PURCHASES
     tables = {name: frame.head(0) for name, frame in small_tables().items()}
     tables["customer_lifetime_value"] = CLV.assign(formula_clv=0.0, is_paying=False)
     tables["purchase_clv_predictions"] = purchases
+    # no subscription event: the as-of instant is the latest billing record's
+    tables["dim_subscribers"] = SUBSCRIBERS.assign(as_of_at=pd.NaT)
+    tables["one_off_purchases"] = pd.DataFrame(
+        {"customer_id": ["p0"], "calibration_end_at": [PURCHASES_AS_OF_AT]}
+    )
     return write_warehouse(path, tables)
 
 
@@ -229,6 +265,10 @@ class OpenedPage:
     heatmap_rows: dict[str, int]  # cohort heatmap id -> number of rows
     risk_tier_counts: list[int]  # bars of the risk-tier chart (empty when not drawn)
     audience_sizes: dict[str, int]  # audience label -> customers over every channel
+    # chart id -> {"titles": {axis name: title}, "hovers": [each trace's hovertemplate]}
+    layouts: dict[str, dict]
+    stale: str | None  # the stale-data banner's text, None when there is none
+    overlaps: list[str]  # drawn text (ticks, legends, bar and cell labels) running into other
 
 
 def chromium_path() -> str:
@@ -238,8 +278,9 @@ def chromium_path() -> str:
     return path
 
 
-def open_in_chromium(html: Path, screenshot: Path) -> OpenedPage:
-    """Load the page from disk with the network cut off, wait for every chart, screenshot it."""
+def open_in_chromium(html: Path, screenshot: Path, width: int = 1400) -> OpenedPage:
+    """Load the page from disk with the network cut off, wait for every chart, screenshot it
+    (the whole page, `width` pixels wide)."""
     from playwright.sync_api import sync_playwright
 
     errors, requests = [], []
@@ -255,7 +296,7 @@ def open_in_chromium(html: Path, screenshot: Path) -> OpenedPage:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path())
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page = browser.new_page(viewport={"width": width, "height": 900})
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.route("**/*", only_the_page)
@@ -263,6 +304,7 @@ def open_in_chromium(html: Path, screenshot: Path) -> OpenedPage:
             page.wait_for_function(_ALL_DRAWN, timeout=60_000)
             page.screenshot(path=str(screenshot), full_page=True)
             facts = page.evaluate(_FACTS)
+            facts["overlaps"] = page.evaluate(_OVERLAPS)
         finally:
             browser.close()
     return OpenedPage(errors=errors, requests=requests, **facts)
@@ -300,6 +342,15 @@ _FACTS = """() => {
   const bridge = document.getElementById('chart-mrr-bridge');
   const movements = document.getElementById('chart-mrr-movements');
   const rows = id => (document.getElementById(id)?.data[0].y || []).length;
+  const layouts = {};
+  for (const d of document.querySelectorAll('.plotly-graph-div')) {
+    const titles = {};
+    for (const [key, axis] of Object.entries(d._fullLayout || {}))
+      if (/^[xy]axis[0-9]*$/.test(key)) titles[key] = axis.title?.text || '';
+    layouts[d.id.replace('chart-', '')] = {
+      titles, hovers: (d._fullData || []).map(t => t.hovertemplate || ''),
+    };
+  }
   return {
     charts,
     tiles,
@@ -309,5 +360,48 @@ _FACTS = """() => {
                    'cohort-revenue': rows('chart-cohort-revenue')},
     risk_tier_counts: Array.from(document.getElementById('chart-risk-tiers')?._fullData[0].y || []),
     audience_sizes: audienceSizes(document.getElementById('chart-audiences')),
+    layouts,
+    stale: document.getElementById('stale-data')?.textContent ?? null,
   };
+}"""
+
+# pairs of drawn boxes that intersect by more than a pixel each way, per chart: tick labels of one
+# axis, bar labels, heatmap cell labels, an annotation and a bar, a legend and a plot area or an
+# annotation; and a legend must lie inside its figure
+_OVERLAPS = """() => {
+  const box = el => el.getBoundingClientRect();
+  const visible = el => box(el).width > 0 && el.textContent.trim() !== '';
+  const meet = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1
+    && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
+  const texts = (root, sel) => [...root.querySelectorAll(sel)].filter(visible);
+  const found = [];
+  const pairwise = (id, what, els) => {
+    for (let i = 0; i < els.length; i++) for (let j = i + 1; j < els.length; j++)
+      if (meet(box(els[i]), box(els[j])))
+        found.push(`${id}: ${what} "${els[i].textContent}" and "${els[j].textContent}"`);
+  };
+  for (const div of document.querySelectorAll('.plotly-graph-div')) {
+    const id = div.id;
+    for (const layer of div.querySelectorAll('g[class$="axislayer-above"]'))
+      pairwise(id, 'tick labels', texts(layer, 'g[class$="tick"] text'));
+    pairwise(id, 'bar labels', texts(div, 'text.bartext'));
+    pairwise(id, 'cell labels', texts(div, 'g.heatmap-label text'));
+    for (const note of texts(div, '.annotation'))
+      for (const bar of div.querySelectorAll('.barlayer .point path'))
+        if (meet(box(note), box(bar))) {
+          found.push(`${id}: "${note.textContent}" on a bar`);
+          break;
+        }
+    const legend = div.querySelector('.legend .bg');
+    if (legend) {
+      for (const plot of div.querySelectorAll('.nsewdrag'))
+        if (meet(box(legend), box(plot))) found.push(`${id}: the legend and a plot area`);
+      for (const note of texts(div, '.annotation'))
+        if (meet(box(legend), box(note))) found.push(`${id}: the legend and "${note.textContent}"`);
+      const figure = box(div.querySelector('.main-svg')), own = box(legend);
+      if (own.left < figure.left - 1 || own.right > figure.right + 1 || own.top < figure.top - 1)
+        found.push(`${id}: the legend outside its figure`);
+    }
+  }
+  return found;
 }"""

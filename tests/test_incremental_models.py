@@ -1,7 +1,8 @@
 """fct_usage_daily is incremental: runs by day give the table a full rebuild gives.
 
 Real dbt on a scratch DuckDB: raw.usage_events loaded by day (as the partitioned raw asset does),
-then `dbt run` with the vars the Dagster run passes, compared with `--full-refresh` on a copy.
+then `dbt run` with the first day the Dagster run passes (SW_REPROCESS_FROM), compared with
+`--full-refresh` on a copy.
 """
 
 import os
@@ -15,6 +16,7 @@ import duckdb
 import pytest
 from rows import row, write_csv
 
+from orchestration.dbt_runs import REPROCESS_FROM_ENV
 from subscriber_warehouse.load import connect, load_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,8 +62,8 @@ class Warehouse:
         finally:
             con.close()
 
-    def dbt_run(self, path: Path, *args: str) -> None:
-        env = {**os.environ, "SW_WAREHOUSE": str(path)}
+    def dbt_run(self, path: Path, *args: str, reprocess_from: str = "") -> None:
+        env = {**os.environ, "SW_WAREHOUSE": str(path), REPROCESS_FROM_ENV: reprocess_from}
         done = subprocess.run(
             [DBT, "run", "--select", *MODELS, "--project-dir", str(ROOT)]
             + ["--profiles-dir", str(ROOT), "--target-path", str(self.root / "target")]
@@ -76,7 +78,7 @@ class Warehouse:
     def run_partition(self, first_day: int) -> None:
         """What a partitioned Dagster run does: load its days, then dbt from its first day."""
         self.load([first_day])
-        self.dbt_run(self.path, "--vars", f"{{reprocess_from: '{day(first_day)}'}}")
+        self.dbt_run(self.path, reprocess_from=day(first_day))
 
     def usage_daily(self, path: Path | None = None) -> list[tuple]:
         con = duckdb.connect(str(path or self.path), read_only=True)

@@ -17,6 +17,7 @@ from orchestration.dbt_runs import (
     INCREMENTAL_SOURCE,
     build_args,
     first_day_loaded_since_last_build,
+    reprocess_from,
 )
 from orchestration.jobs import PIPELINE_JOB
 from orchestration.partitions import FULL_REFRESH_TAG, PARTITION_TAG, full_run_tags, range_tags
@@ -168,24 +169,17 @@ def test_the_partition_tags_are_dagsters():
 
 
 def test_dbt_rebuilds_incremental_models_from_the_runs_first_day():
-    assert build_args({partitions.PARTITION_TAG: "2024-03-05"}) == [
-        "build",
-        "--vars",
-        '{"reprocess_from": "2024-03-05"}',
-    ]
-    assert build_args(range_tags("2024-03-01", "2024-03-05"))[-1] == (
-        '{"reprocess_from": "2024-03-01"}'
-    )
-    assert build_args({FULL_REFRESH_TAG: "true", **range_tags("2024-03-01", "2024-03-05")}) == [
-        "build",
-        "--full-refresh",
-    ]
-    assert build_args({}) == ["build"]
+    assert reprocess_from({partitions.PARTITION_TAG: "2024-03-05"}) == "2024-03-05"
+    assert reprocess_from(range_tags("2024-03-01", "2024-03-05")) == "2024-03-01"
+    full_refresh = {FULL_REFRESH_TAG: "true", **range_tags("2024-03-01", "2024-03-05")}
+    assert reprocess_from(full_refresh) == ""
+    assert build_args(full_refresh) == ["build", "--full-refresh"]
+    assert reprocess_from({}) == ""
+    assert build_args({partitions.PARTITION_TAG: "2024-03-05"}) == ["build"]
     # days loaded since the last build that the run's own days do not cover
-    assert build_args({partitions.PARTITION_TAG: "2024-03-05"}, "2024-02-01")[-1] == (
-        '{"reprocess_from": "2024-02-01"}'
-    )
-    assert build_args({}, "2024-02-01")[-1] == '{"reprocess_from": "2024-02-01"}'
+    assert reprocess_from({partitions.PARTITION_TAG: "2024-03-05"}, "2024-02-01") == "2024-02-01"
+    assert reprocess_from({partitions.PARTITION_TAG: "2024-03-05"}, "2024-03-09") == "2024-03-05"
+    assert reprocess_from({}, "2024-02-01") == "2024-02-01"
 
 
 def test_dbt_catches_up_on_days_loaded_since_the_incremental_models_last_build():
@@ -242,8 +236,9 @@ def test_a_backfill_of_the_pipeline_runs_each_range_in_one_run(pipeline):
 
 def test_every_step_that_opens_the_working_database_is_in_the_writer_pool(pipeline):
     pools = {node.name: node.definition.pool for node in pipeline.graph.node_dict.values()}
-    # exports and the report read the published file only, which is replaced by a rename
-    readers_of_the_published_file = {"exports__audiences", "report__metrics_report"}
+    # the report reads the published file only, which is replaced by a rename (the exports read
+    # the working database's e-mail addresses too)
+    readers_of_the_published_file = {"report__metrics_report"}
     assert {n for n, p in pools.items() if p != WAREHOUSE_POOL} == readers_of_the_published_file
     assert len(pools) > 20  # raw loads, gates, dbt, predictive models, publish
 

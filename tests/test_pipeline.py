@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +18,8 @@ from flow import CUSTOMERS, cli, query
 from independent_mrr import compute
 
 from subscriber_warehouse.publish import working_path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 MARTS = [
     "fct_customer_mrr_monthly",
@@ -46,6 +51,21 @@ def test_run_prints_the_load_summary(utc_run):
     summary = utc_run[1].stdout
     assert "rejected" in summary
     assert any(line.split()[:1] == ["subscription_events"] for line in summary.splitlines())
+
+
+def test_run_shows_each_step_as_it_ends(landing, utc_run):
+    """Not on a terminal: one line per step, its time and what it did."""
+    lines = utc_run[1].stderr.splitlines()
+    step = r"^\[ *\d+\.\d s\] {}: done in \d+\.\d s"
+    (customers,) = [line for line in lines if re.match(step.format("raw__customers"), line)]
+    landed = pd.read_parquet(landing / "customers").shape[0]
+    assert customers.endswith(f", {landed:,} rows loaded")
+    (dbt,) = [line for line in lines if re.match(step.format("dbt_models"), line)]
+    nodes = int(re.search(r", (\d+) dbt nodes built or tested$", dbt).group(1))
+    assert nodes > 300
+    # 14 raw loads and their 14 gates, 2 dbt steps, 3 predictive steps and 6 metric gates,
+    # publish, exports, report
+    assert len([line for line in lines if re.match(step.format(r"\w+"), line)]) == 42
 
 
 def test_marts_are_built_and_bridge_closes(warehouse):
@@ -165,6 +185,23 @@ def test_published_file_holds_marts_and_no_raw_data(warehouse):
     assert query(warehouse, "select count(*) from audit.publication") == [(1,)]
 
 
+def test_the_working_database_with_the_raw_pii_is_its_owners_alone(warehouse):
+    working = working_path(warehouse)
+    assert query(working, "select count(*) from raw.customers where email is not null")[0][0] > 0
+    assert stat.S_IMODE(working.parent.stat().st_mode) == 0o700
+
+
+def test_dbt_writes_beside_the_working_database_one_folder_per_step(warehouse):
+    dbt_folders = working_path(warehouse).parent / "dbt"
+    steps = sorted(folder.name for folder in dbt_folders.iterdir())
+    assert steps == ["dbt_models", "dbt_models_after_predictive"]
+    assert all((dbt_folders / step / "run_results.json").is_file() for step in steps)
+    # not a folder per dbt call in the checkout's target/ (dagster-dbt's default)
+    run_id = json.loads(warehouse.with_suffix(".quality.json").read_text())["run_id"]
+    checkout_target = Path(os.environ.get("DBT_TARGET_PATH", ROOT / "target"))
+    assert list(checkout_target.glob(f"*-{run_id[:7]}-*")) == []
+
+
 def test_contractual_clv_is_published_for_every_paying_subscription(warehouse):
     paying = query(
         warehouse,
@@ -218,15 +255,51 @@ def _latest_preferences(landing: Path) -> pd.DataFrame:
 
 
 def test_audience_exports_never_reach_a_customer_who_opted_out(landing, warehouse):
-    (run_dir,) = (warehouse.parent / "exports").iterdir()
+    exports = warehouse.parent / "exports"
+    run_dir = (exports / "latest").resolve()
+    assert {p.name for p in exports.iterdir()} == {"latest", run_dir.name}
     prefs = _latest_preferences(landing)
     exported = 0
-    for channel in ("email", "sms"):
-        consented = set(prefs.index[prefs[f"{channel}_opt_in"] == "true"])
+    for channel, consent in (
+        ("email", "email_opt_in"),
+        ("sms", "sms_opt_in"),
+        ("ads", "email_opt_in"),
+    ):
+        consented = set(prefs.index[prefs[consent] == "true"])
         for file in run_dir.glob(f"audience_*__{channel}.csv"):
             customers = set(pd.read_csv(file)["customer_id"])
+            if file.name.startswith("audience_dunning__"):  # a service message: everyone
+                (audience,) = query(
+                    warehouse, "select list(customer_id) from marts.audience_dunning"
+                )
+                assert customers == set(audience[0]), file.name
+                continue
             assert customers <= consented, file.name
             exported += len(customers)
     assert exported > 50
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert len(manifest["rows"]) == 6
+    assert manifest["run_id"] == run_dir.name and manifest["previous_run"] is None
+    ((as_of,),) = query(warehouse, "select max(as_of_at) from marts.dim_subscribers")
+    assert manifest["as_of"] == f"{as_of.isoformat()}Z"
+    win_back = pd.read_csv(run_dir / "audience_win_back__email.csv")
+    assert manifest["rows"]["audience_win_back__email.csv"] == len(win_back)
+
+
+def test_audience_exports_carry_the_address_the_published_hash_was_made_from(warehouse):
+    run_dir = warehouse.parent / "exports" / "latest"
+    salt = os.environ.get("SW_EMAIL_SALT", "subscriber-warehouse")
+    salted = dict(query(warehouse, "select customer_id, email_hash from marts.dim_subscribers"))
+    addresses = pd.concat(pd.read_csv(f) for f in run_dir.glob("audience_*__email.csv"))
+    assert len(addresses) > 50
+    for customer, address in zip(addresses["customer_id"], addresses["email"], strict=True):
+        normalised = address.strip().lower()
+        assert hashlib.sha256((salt + normalised).encode()).hexdigest() == salted[customer]
+    # the ad platforms' match key: the same normalised address, unsalted
+    unsalted = {
+        hashlib.sha256(a.strip().lower().encode()).hexdigest(): c
+        for c, a in zip(addresses["customer_id"], addresses["email"], strict=True)
+    }
+    ads = pd.concat(pd.read_csv(f) for f in run_dir.glob("audience_*__ads.csv"))
+    assert len(ads) > 50
+    for customer, key in zip(ads["customer_id"], ads["email_sha256"], strict=True):
+        assert unsalted[key] == customer

@@ -29,6 +29,7 @@ from subscriber_warehouse.publish import (
     open_published,
     publication_path,
     publish,
+    working_path,
 )
 
 NOW = datetime(2024, 6, 1)
@@ -97,7 +98,7 @@ def test_entries_the_loader_would_skip_fail_the_run_naming_each(tmp_path):
     lines = done.stderr.strip().splitlines()
     assert "landing: Support_Tickets/: not a table folder (did you mean support_tickets/?)" in lines
     assert any(line.startswith("landing: customers.csv: a file at the landing") for line in lines)
-    assert lines[-1].endswith("2 problem(s) in " + str(landing) + ": nothing was loaded")
+    assert f"2 problem(s) in {landing}: nothing was loaded" in lines[-1]
 
 
 # --- 6. plausibility gates -------------------------------------------------------------------
@@ -204,8 +205,9 @@ def test_exports_into_a_folder_named_with_a_quote(tmp_path):
     from subscriber_warehouse.audiences import AUDIENCES, export_audiences
 
     folder = tmp_path / "o'brien's data"
-    folder.mkdir()
-    work = folder / "work.duckdb"
+    published = folder / "warehouse.duckdb"
+    work = working_path(published)
+    work.parent.mkdir(parents=True)
     con = duckdb.connect(str(work))
     con.execute("create schema marts")
     for audience in AUDIENCES:
@@ -214,14 +216,22 @@ def test_exports_into_a_folder_named_with_a_quote(tmp_path):
             "email_hash, 'why' as reason, 'email' as preferred_channel, true as "
             "is_email_opt_in, false as is_sms_opt_in"
         )
+    con.execute("create table marts.dim_subscribers as select timestamp '2024-06-01' as as_of_at")
     con.execute("create schema raw")
     con.execute("create table raw.load_files (table_name varchar)")
+    con.execute("create schema staging")
+    con.execute(
+        "create table staging.base_billing__customers as "
+        "select 'c1' as customer_id, 'o''brien@example.com' as email"
+    )
     con.close()
-    published = folder / "warehouse.duckdb"
     publish(work, published, "r1")
-    counts = export_audiences(published, folder / "exports")
-    assert counts["win_back"] == {"email": 1, "sms": 0}
-    assert (folder / "exports" / "audience_win_back__email.csv").read_text().count("\n") == 2
+    # the second run reads the first's files for its changes
+    for run in ("r1", "r2"):
+        counts = export_audiences(published, folder / "exports" / run)
+    assert counts["win_back"] == {"email": 1, "sms": 0, "ads": 1}
+    email = (folder / "exports" / "latest" / "audience_win_back__email.csv").read_text()
+    assert email == "customer_id,email,reason\nc1,o'brien@example.com,why\n"
 
 
 # --- 13. a failed publish leaves nothing behind ------------------------------------------------
@@ -233,7 +243,7 @@ def test_a_failed_publish_cleans_up_and_the_next_succeeds(tmp_path, monkeypatch)
     published = _published(tmp_path, "run1", 1)
     real = publishing._copy_published
 
-    def full_disk(work, staged, published, run_id):
+    def full_disk(work, staged, published, run_id, docs):
         staged.write_bytes(b"half a file")
         staged.with_name(staged.name + ".wal").write_bytes(b"a log")
         raise OSError(28, "No space left on device")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import pytest
 from flow import query
+
+from subscriber_warehouse.publish import publication_path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -94,8 +97,9 @@ def test_dbt_parse_writes_a_semantic_manifest_with_the_contract_metrics(tmp_path
 
 
 @pytest.fixture(scope="module")
-def mf(warehouse, tmp_path_factory):
-    """Run `mf query ... --csv` on the published warehouse; returns the rows as dicts."""
+def metrics_query(warehouse, tmp_path_factory):
+    """Query the published warehouse's metrics with `tool` (`subscriber-warehouse metrics`, or
+    MetricFlow's own `mf query`) and `--csv`; returns the rows as dicts and the stderr."""
     tmp = tmp_path_factory.mktemp("semantic")
     project = _project(tmp)
     env = _environ(
@@ -105,26 +109,42 @@ def mf(warehouse, tmp_path_factory):
         DBT_PROFILES_DIR=str(project),
     )
     _parse(project, env)
-    results: dict[tuple[str, ...], list[dict[str, str]]] = {}
+    tools = {
+        "subscriber-warehouse": [str(BIN / "subscriber-warehouse"), "metrics"],
+        "mf": [str(BIN / "mf"), "query"],
+    }
+    # the command reads the semantic manifest where dbt's DBT_TARGET_PATH says, as mf reads
+    # the project's target/
+    env_of = {"subscriber-warehouse": {**env, "DBT_TARGET_PATH": str(project / "target")}}
+    results: dict[tuple[str, ...], tuple[list[dict[str, str]], str]] = {}
 
-    def run(*args: str) -> list[dict[str, str]]:
-        if args in results:  # each mf call takes seconds: tests sharing a query share its run
-            return results[args]
+    def run(*args: str, tool: str = "subscriber-warehouse") -> tuple[list[dict[str, str]], str]:
+        key = (tool, *args)
+        if key in results:  # tests sharing a query share its run
+            return results[key]
         out = tmp / f"query-{len(results)}.csv"
+        warehouse_arg = ["--warehouse", str(warehouse)] if tool != "mf" else []
         done = subprocess.run(
-            [str(BIN / "mf"), "query", *args, "--csv", str(out)],
+            [*tools[tool], *args, *warehouse_arg, "--csv", str(out)],
             capture_output=True,
             text=True,
-            env=env,
+            env=env_of.get(tool, env),
             cwd=project,
             timeout=300,
         )
         assert done.returncode == 0 and out.exists(), done.stdout[-3000:] + done.stderr[-3000:]
         with out.open(newline="") as f:
-            results[args] = list(csv.DictReader(f))
-        return results[args]
+            results[key] = (list(csv.DictReader(f)), done.stderr)
+        return results[key]
 
+    run.target = project / "target"
     return run
+
+
+@pytest.fixture(scope="module")
+def mf(metrics_query):
+    """The rows of a metrics query."""
+    return lambda *args: metrics_query(*args)[0]
 
 
 def _month(row: dict[str, str], column: str = "metric_time__month") -> str:
@@ -472,3 +492,88 @@ def test_audience_sizes_equal_the_audience_marts(mf, warehouse):
         assert int(got[audience]["audience_size"]) == size, audience
         assert int(got[audience]["audience_email_reachable"]) == email, audience
         assert int(got[audience]["audience_sms_reachable"]) == sms, audience
+
+
+@pytest.mark.slow
+def test_the_metrics_command_answers_as_mf_query_does(metrics_query):
+    """The README's first query through MetricFlow's own CLI and through the thin command."""
+    args = ("--metrics", "mrr,logo_churn_rate", "--group-by", "metric_time__month")
+    ours, mfs = metrics_query(*args)[0], metrics_query(*args, tool="mf")[0]
+    assert len(ours) == len(mfs) > 12
+    by_month = {_month(r): r for r in mfs}
+    for row in ours:
+        theirs = by_month[_month(row)]
+        assert _money(row["mrr"]) == _money(theirs["mrr"])
+        assert _same_rate(_rate(row["logo_churn_rate"]), _rate(theirs["logo_churn_rate"]))
+
+
+@pytest.mark.slow
+def test_cohort_retention_by_cohort_and_month_pools_the_cohorts(mf, warehouse):
+    """By cohort and k: the mart's own rates; over all cohorts at each k: the ratio of their sums,
+    worked out here with plain SQL on cohort_retention_monthly."""
+    rows = mf(
+        "--metrics",
+        "cohort_revenue_retention,cohort_logo_retention",
+        "--group-by",
+        "metric_time__month,cohort__months_since_start",
+    )
+    mart = query(
+        warehouse,
+        "select strftime(cohort_month, '%Y-%m-%d'), months_since_start, revenue_retention, "
+        "logo_retention from marts.cohort_retention_monthly",
+    )
+    got = {(_month(r), int(r["cohort__months_since_start"])): r for r in rows}
+    assert len(mart) > 50 and set(got) == {(m, k) for m, k, *_ in mart}
+    for month, k, revenue, logos in mart:
+        assert _same_rate(_rate(got[(month, k)]["cohort_revenue_retention"]), revenue)
+        assert _same_rate(_rate(got[(month, k)]["cohort_logo_retention"]), logos)
+    pooled = mf("--metrics", "cohort_revenue_retention", "--group-by", "cohort__months_since_start")
+    want = query(
+        warehouse,
+        "select months_since_start, sum(retained_mrr) / sum(cohort_starting_mrr) "
+        "from marts.cohort_retention_monthly group by 1",
+    )
+    got_pooled = {
+        int(r["cohort__months_since_start"]): _rate(r["cohort_revenue_retention"]) for r in pooled
+    }
+    assert got_pooled.keys() == {k for k, _ in want}
+    for k, rate in want:
+        assert _same_rate(got_pooled[k], float(rate)), k
+
+
+@pytest.mark.slow
+def test_a_metric_without_values_for_a_grouping_says_so(metrics_query):
+    """NRR by cohort without metric_time: its starting MRR is the first month's, before any
+    cohort paid, so every row is blank; the command names the metric and the cohort metrics."""
+    rows, stderr = metrics_query(
+        "--metrics", "net_revenue_retention,mrr", "--group-by", "subscriber__cohort_month__month"
+    )
+    assert rows and all(r["net_revenue_retention"] == "" for r in rows)
+    warnings = [line for line in stderr.splitlines() if line.startswith("warning: ")]
+    (warning,) = warnings
+    assert warning.startswith("warning: net_revenue_retention has no value in every row: ")
+    assert "cohort_revenue_retention" in warning
+
+
+@pytest.mark.slow
+def test_the_metrics_command_reads_a_warehouse_of_another_name(metrics_query, warehouse, tmp_path):
+    """dbt names the tables in the database it parsed with (the run's file name): a copy under
+    another name, its time spine included (a saved query's offsets join it), answers the same."""
+    renamed = tmp_path / "renamed.duckdb"
+    shutil.copy(warehouse, renamed)
+    shutil.copy(publication_path(warehouse), publication_path(renamed))
+    args = ["--saved-query", "mrr_by_tier_monthly"]
+    original = metrics_query(*args)[0]
+    out = tmp_path / "renamed.csv"
+    env = {**os.environ, "DBT_TARGET_PATH": str(metrics_query.target)}
+    done = subprocess.run(
+        [str(BIN / "subscriber-warehouse"), "metrics", *args, "--warehouse", str(renamed)]
+        + ["--csv", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    with out.open(newline="") as f:
+        assert list(csv.DictReader(f)) == original

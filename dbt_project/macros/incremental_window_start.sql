@@ -4,9 +4,11 @@
     those days; older days are kept. The earliest of:
     - the newest day in the model minus var `lookback_days` (default 7): rows arriving up to a week
       late in any delivery;
-    - var `reprocess_from` (a date; the Dagster run passes its first partition day, empty = none),
+    - env SW_REPROCESS_FROM (a date; the Dagster run passes its first partition day, empty = none),
       and the earliest day of the rows in day folders from that day on: a re-loaded day folder,
-      however late its rows (a late file for an older day triggers a run of that day).
+      however late its rows (a late file for an older day triggers a run of that day). An env
+      var, not a dbt var: a var that changes between runs makes every run re-parse the whole
+      project (~8 s a dbt step), while this macro's env var is read only when a model runs.
     The first build, and `--full-refresh`, build everything.
 
     `source_relation` is the raw daily table (with `_source_file`), `day_expr` the day of one of
@@ -14,7 +16,7 @@
     sees this call only in incremental runs.
 -#}
 {% macro incremental_window_start(day_column, source_relation, day_expr) -%}
-    {%- set reprocess_from = var('reprocess_from', '') -%}
+    {%- set reprocess_from = env_var('SW_REPROCESS_FROM', '') -%}
     least(
         -- an empty model (no rows yet): everything
         coalesce(

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.resources import Warehouse
+from orchestration.resources import WAREHOUSE_POOL, Warehouse
 from subscriber_warehouse.audiences import export_audiences
 
 
@@ -12,9 +12,16 @@ from subscriber_warehouse.audiences import export_audiences
     group_name="exports",
     kinds={"csv", "parquet"},
     owners=["team:growth"],
-    description="Per run, exports/<run id>/audience_<name>__<channel>.csv and .parquet beside the "
-    "published warehouse: customer_id, email_hash, reason, preferred_channel of the customers "
-    "opted in to that channel (subscriber_warehouse/audiences.py).",
+    # reads the working database (the e-mail addresses the published file does not hold)
+    pool=WAREHOUSE_POOL,
+    description="Per run, exports/<run id>/ beside the published warehouse, readable by its "
+    "owner only (folder 0o700, files 0o600): audience_<name>__<channel>.csv and .parquet with "
+    "what the channel's tool needs of the customers it may reach — email: customer_id, email, "
+    "reason; sms: customer_id, reason; ads: customer_id, email_sha256 (unsalted, of the trimmed "
+    "lower-cased address), reason — each with __changes (change added/removed, the same columns, "
+    "reason) against the previous run, and manifest.json (run id, as-of instant, rows per "
+    "file). exports/latest links to the newest run: `readlink exports/latest` "
+    "(subscriber_warehouse/audiences.py).",
 )
 def audience_exports(context: dg.AssetExecutionContext, warehouse: Warehouse):
     out_dir = warehouse.published.parent / "exports" / context.run.run_id

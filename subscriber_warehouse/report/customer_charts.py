@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from subscriber_warehouse.report.style import PERCENT, SERIES_COLOURS, base_layout
+from subscriber_warehouse.report import labels
+from subscriber_warehouse.report.style import PERCENT, SERIES_COLOURS, base_layout, money_title
 
 CLV_BINS = 40
 # a Kaplan–Meier step over a handful of subscriptions swings to 0% on one churn: not drawn
@@ -19,6 +20,8 @@ def cohort_heatmap(cohorts: pd.DataFrame, column: str) -> go.Figure:
     sizes = cohorts.groupby("cohort_month")["cohort_customers"].first().reindex(grid.index)
     rows = [f"{month:%Y-%m} ({size:,})" for month, size in zip(grid.index, sizes, strict=True)]
     top = float(np.nanmax(grid.to_numpy())) if grid.size else 1.0
+    # whole percents without the sign: "100%" overflows a cell of a narrow page
+    cells = [["" if np.isnan(v) else f"{v * 100:.0f}" for v in row] for row in grid.to_numpy()]
     fig = go.Figure(
         go.Heatmap(
             z=grid.to_numpy(),
@@ -27,7 +30,8 @@ def cohort_heatmap(cohorts: pd.DataFrame, column: str) -> go.Figure:
             zmin=0,
             zmax=max(1.0, top),
             colorscale="Blues",
-            texttemplate="%{z:.0%}",
+            text=cells,
+            texttemplate="%{text}",
             textfont={"size": 9},
             colorbar={"tickformat": ".0%", "thickness": 12},
             hovertemplate="cohort %{y}<br>month %{x}: %{z:.1%}<extra></extra>",
@@ -40,7 +44,7 @@ def cohort_heatmap(cohorts: pd.DataFrame, column: str) -> go.Figure:
     return base_layout(fig, height=max(320, 90 + 22 * len(rows)))
 
 
-def clv_distribution(formula: pd.Series, predicted: pd.Series | None) -> go.Figure:
+def clv_distribution(formula: pd.Series, predicted: pd.Series | None, currency: str) -> go.Figure:
     """Step histograms on shared log-spaced bins: CLV spans cents to six figures.
 
     Counted here, not by plotly.js, so the page carries ~40 counts, not one value per customer.
@@ -62,10 +66,14 @@ def clv_distribution(formula: pd.Series, predicted: pd.Series | None) -> go.Figu
             mode="lines",
             line={"color": colour, "shape": "hv", "width": 1.5},
             fill="tozeroy",
-            hovertemplate="from %{x:,.0f}: %{y:,} customers",
+            hovertemplate=f"from {currency} %{{x:,.0f}}: %{{y:,}} customers",
         )
     fig.update_layout(hovermode="x unified")
-    fig.update_xaxes(type="log", title="value per paying customer (log scale)")
+    fig.update_xaxes(
+        type="log",
+        dtick="D2",  # 2 and 5 between powers of ten: every digit crowds a narrow chart
+        title=money_title("value per paying customer, log scale", currency),
+    )
     fig.update_yaxes(title="customers")
     return base_layout(fig)
 
@@ -85,31 +93,42 @@ def log_bins(values: np.ndarray, bins: int = CLV_BINS) -> np.ndarray:
 
 
 def retention_projection(projection: pd.DataFrame) -> go.Figure:
-    """Per billing-interval model: Kaplan–Meier observed survival (dots) vs fitted sBG (dashes)."""
+    """Per billing-interval model: Kaplan–Meier observed survival (dots) vs fitted sBG (dashes),
+    over months since the first payment, so a weekly plan's 52 periods span 12 months as a
+    yearly plan's one does. The pooled fit (intervals with too few subscriptions for their own)
+    counts periods of mixed lengths, which have no place on a months axis: it is left out."""
     fig = go.Figure()
-    segments = sorted(projection["model_segment"].unique())
+    segments = [s for s in projection["model_segment"].unique() if labels.months_per_period(s)]
+    # shortest period first: the legend reads weekly, monthly, every 3 months, yearly
+    segments.sort(key=lambda s: (labels.months_per_period(s), s))
     for segment, colour in zip(segments, SERIES_COLOURS * 3, strict=False):
+        months = labels.months_per_period(segment)
+        name = labels.billing_interval_label(segment)
         rows = projection[projection["model_segment"] == segment]
         observed = rows[rows["subscriptions_at_risk"] >= MIN_AT_RISK]
         fig.add_scatter(
-            x=observed["period"],
+            x=observed["period"] * months,
             y=observed["observed_survival"],
-            customdata=observed["subscriptions_at_risk"],
-            name=f"{segment} observed",
+            customdata=np.column_stack([observed["period"], observed["subscriptions_at_risk"]]),
+            name=f"{name}, observed",
             legendgroup=segment,
+            showlegend=False,
             mode="markers",
             marker={"color": colour, "size": 6},
-            hovertemplate=f"period %{{x}}: %{{y:{PERCENT}}} (%{{customdata:,}} at risk)",
+            hovertemplate=f"{name}, month %{{x:.1f}} (period %{{customdata[0]}}): "
+            f"%{{y:{PERCENT}}} observed, %{{customdata[1]:,}} at risk<extra></extra>",
         )
         fig.add_scatter(
-            x=rows["period"],
+            x=rows["period"] * months,
             y=rows["projected_survival"],
-            name=f"{segment} projected",
+            customdata=rows["period"],
+            name=name,
             legendgroup=segment,
             mode="lines",
             line={"color": colour, "dash": "dash"},
-            hovertemplate=f"period %{{x}}: %{{y:{PERCENT}}}",
+            hovertemplate=f"{name}, month %{{x:.1f}} (period %{{customdata}}): "
+            f"%{{y:{PERCENT}}} projected<extra></extra>",
         )
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
-    fig.update_xaxes(title="billing periods since first payment")
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.02], title="subscriptions surviving")
+    fig.update_xaxes(title="months since first payment", rangemode="tozero")
     return base_layout(fig, height=420)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from subscriber_warehouse.publish import open_published
+from subscriber_warehouse.report.contract import DBT_PROJECT, MetricContract, load_contract
 
 
 class ReportError(Exception):
@@ -63,8 +65,10 @@ _QUERIES = {
             sum(paying_customers) as paying_customers,
             sum(cast(spend as double)) as spend,
             sum(cast(spend as double)) / nullif(sum(paying_customers), 0) as cac,
-            sum(formula_ltv * paying_customers) / nullif(sum(cast(spend as double)), 0)
-                as ltv_to_cac,
+            -- the channel's own formula LTV (dbt: int_channels__formula_ltv), one per channel
+            max(channel_formula_ltv) as channel_ltv,
+            max(channel_formula_ltv) * sum(paying_customers)
+                / nullif(sum(cast(spend as double)), 0) as ltv_to_cac,
             sum(avg_historical_net_revenue * paying_customers)
                 / nullif(sum(cast(spend as double)), 0) as historical_ltv_to_cac
         from marts.acquisition_performance
@@ -72,12 +76,15 @@ _QUERIES = {
         group by acquisition_channel
         order by acquisition_channel
     """,
+    # tiers are by rank (churn/model.py), so a tier's probability range is read off its scores
     "risk_tiers": """
-        select risk_tier, count(*) as customers, avg(churn_probability) as avg_probability
+        select risk_tier, count(*) as customers, avg(churn_probability) as avg_probability,
+            min(churn_probability) as lowest_probability,
+            max(churn_probability) as highest_probability
         from marts.churn_risk_scores
         group by risk_tier
     """,
-    "risk_probabilities": "select churn_probability from marts.churn_risk_scores",
+    "risk_probabilities": "select churn_probability, risk_tier from marts.churn_risk_scores",
     "segments": """
         select value_tier, risk_tier, count(*) as customers
         from marts.customer_segments
@@ -98,7 +105,8 @@ _REQUIRED = {
     "clv_formula": "customer_lifetime_value",
     "acquisition": "acquisition_performance",
 }
-_OPTIONAL = {
+# frame -> the marts it reads beyond the required ones: without them it is None
+OPTIONAL = {
     "clv_predicted": ("clv_predictions",),
     "retention_projection": ("retention_projection",),
     "risk_tiers": ("churn_risk_scores",),
@@ -116,6 +124,10 @@ class ReportData:
     frames: dict[str, pd.DataFrame | None]
     audiences: pd.DataFrame | None  # audience, preferred_channel, customers
     published_at: str  # from audit.publication, so the page never shows the machine's clock
+    contract: MetricContract  # the reporting currency and the formula LTV's parameters
+    marts: frozenset[str] = frozenset()  # the tables of the file's marts schema
+    # the newest event the warehouse holds (UTC), None when no mart records one
+    data_as_of: datetime | None = None
 
     def __getitem__(self, name: str) -> pd.DataFrame | None:
         return self.frames[name]
@@ -129,6 +141,8 @@ class ReportData:
 def load(warehouse: Path) -> ReportData:
     if not Path(warehouse).is_file():
         raise ReportError(f"no warehouse at {warehouse}")
+    if not DBT_PROJECT.is_file():
+        raise ReportError(f"no dbt project at {DBT_PROJECT}: the report reads its metric vars")
     con = open_published(warehouse)
     try:
         con.execute("set TimeZone = 'UTC'")
@@ -149,14 +163,39 @@ def _read(con: duckdb.DuckDBPyConnection) -> ReportData:
         raise ReportError(f"not a published warehouse: no marts.{', marts.'.join(absent)}")
     frames: dict[str, pd.DataFrame | None] = {}
     for name, sql in _QUERIES.items():
-        usable = all(t in tables for t in _OPTIONAL.get(name, ()))
+        usable = all(t in tables for t in OPTIONAL.get(name, ()))
         frames[name] = con.execute(sql).df() if usable else None
     present = [a for a in AUDIENCES if a in tables]
     return ReportData(
         frames=frames,
         audiences=_audiences(con, present) if present else None,
         published_at=_published_at(con),
+        contract=load_contract(DBT_PROJECT),
+        marts=frozenset(tables),
+        data_as_of=_data_as_of(con),
     )
+
+
+# the as-of instants (int_as_of) as the marts publish them: the latest subscription event, and
+# the latest billing record of any kind (one-off purchases' calibration end, when there are any)
+AS_OF_COLUMNS = (("dim_subscribers", "as_of_at"), ("one_off_purchases", "calibration_end_at"))
+
+
+def _data_as_of(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    present = set(
+        con.execute(
+            "select table_name, column_name from information_schema.columns "
+            "where table_schema = 'marts'"
+        ).fetchall()
+    )
+    instants = [
+        con.execute(f"select max({column}) from marts.{table}").fetchone()[0]
+        for table, column in AS_OF_COLUMNS
+        if (table, column) in present
+    ]
+    instants = [instant for instant in instants if instant is not None]
+    # timestamps without a zone, in UTC by the raw contract
+    return max(instants).replace(tzinfo=UTC) if instants else None
 
 
 def _audiences(con: duckdb.DuckDBPyConnection, names: list[str]) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from subscriber_warehouse.report.customer_charts import log_bins
-from subscriber_warehouse.report.style import PERCENT, SERIES_COLOURS, base_layout
+from subscriber_warehouse.report.style import PERCENT, SERIES_COLOURS, base_layout, money_title
 
 # by repeat purchases (weeks with a purchase after the first): P(alive) of a buyer who never
 # came back is 1 by the BG/NBD model's construction, so that band is a line at 100 %
@@ -23,7 +23,7 @@ REPEAT_BANDS = (
 MAX_RECENCY_POINTS = 60
 
 
-def spend_distribution(spend: pd.Series, horizon_weeks: int) -> go.Figure:
+def spend_distribution(spend: pd.Series, horizon_weeks: int, currency: str) -> go.Figure:
     """A step histogram on log-spaced bins, counted here so the page carries counts, not buyers."""
     values = spend.dropna().to_numpy(dtype=float)
     edges = log_bins(values)
@@ -36,10 +36,14 @@ def spend_distribution(spend: pd.Series, horizon_weeks: int) -> go.Figure:
             mode="lines",
             line={"color": SERIES_COLOURS[4], "shape": "hv", "width": 1.5},
             fill="tozeroy",
-            hovertemplate="from %{x:,.2f}: %{y:,} buyers<extra></extra>",
+            hovertemplate=f"from {currency} %{{x:,.2f}}: %{{y:,}} buyers<extra></extra>",
         )
     )
-    fig.update_xaxes(type="log", title=f"predicted spend over the next {horizon_weeks} weeks (log)")
+    fig.update_xaxes(
+        type="log",
+        dtick="D2",  # 2 and 5 between powers of ten: every digit crowds a narrow chart
+        title=money_title(f"predicted spend over the next {horizon_weeks} weeks, log", currency),
+    )
     fig.update_yaxes(title="one-off buyers")
     return base_layout(fig)
 
@@ -66,6 +70,6 @@ def alive_by_recency(purchases: pd.DataFrame) -> go.Figure:
             hovertemplate=f"%{{x}} weeks: %{{y:{PERCENT}}} (%{{customdata:,}} buyers)",
         )
     fig.update_yaxes(title="mean P(alive)", tickformat=".0%", range=[0, 1.02])
-    weeks = "weeks" if step == 1 else f"weeks, in steps of {step}"
-    fig.update_xaxes(title=f"recency: {weeks} since the last purchase")
+    steps = "" if step == 1 else f" (in steps of {step})"
+    fig.update_xaxes(title=f"recency: weeks since the last purchase{steps}")
     return base_layout(fig)

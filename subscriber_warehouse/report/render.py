@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import UTC, datetime, timedelta
 from html import escape
 from pathlib import Path
 
@@ -18,7 +19,8 @@ body { margin: 0; background: #f4f6f8; color: #1c2733;
 header { background: #102a43; color: #fff; padding: 20px 32px 12px; }
 h1 { margin: 0 0 4px; font-size: 22px; font-weight: 600; }
 .meta { margin: 0 0 10px; color: #bcccdc; }
-nav a { color: #d9e2ec; margin-right: 16px; text-decoration: none; font-size: 13px; }
+nav a { color: #d9e2ec; margin-right: 16px; text-decoration: none; font-size: 13px;
+  display: inline-block; white-space: nowrap; }
 nav a:hover { text-decoration: underline; }
 main { padding: 20px 32px; max-width: 1500px; margin: 0 auto; }
 .tiles { display: grid; gap: 12px; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); }
@@ -33,6 +35,8 @@ main { padding: 20px 32px; max-width: 1500px; margin: 0 auto; }
 h2 { font-size: 18px; margin: 0 0 2px; }
 .note { margin: 0 0 10px; color: #52606d; }
 .missing { margin: 4px 0; padding: 8px 12px; background: #fff8e1; border-left: 3px solid #ffb300; }
+.stale { margin: 0 0 16px; padding: 10px 14px; background: #fdecea; color: #7f1d1d;
+  border-left: 4px solid #c62828; border-radius: 4px; }
 /* auto-fill, not auto-fit: a chart is sized when drawn, before its neighbours exist */
 .charts { display: grid; gap: 16px; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); }
 .chart { background: #fff; border-radius: 8px; padding: 8px 8px 4px; margin: 0;
@@ -42,6 +46,9 @@ figcaption { font-weight: 600; font-size: 14px; padding: 4px 8px; }
 footer { padding: 16px 32px 32px; color: #7b8794; font-size: 12px; text-align: center; }
 """
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+# a daily pipeline's data is at most a day or two old (a weekend, a late landing); older than this
+# and the page says so above everything else
+STALE_AFTER = timedelta(days=3)
 
 
 def report_path(warehouse: Path) -> Path:
@@ -49,10 +56,13 @@ def report_path(warehouse: Path) -> Path:
     return Path(warehouse).with_suffix(".report.html")
 
 
-def write_report(warehouse: Path, out: Path | None = None) -> Path:
-    """Render the report of a published warehouse (opened read-only) and write it atomically."""
+def write_report(
+    warehouse: Path, out: Path | None = None, rendered_at: datetime | None = None
+) -> Path:
+    """Render the report of a published warehouse (opened read-only) and write it atomically;
+    `rendered_at` (default now) is what the data's age is measured against."""
     out = Path(out) if out else report_path(warehouse)
-    html = render_html(report_data.load(warehouse))
+    html = render_html(report_data.load(warehouse), rendered_at)
     out.parent.mkdir(parents=True, exist_ok=True)
     # written beside, then renamed over: a reader never sees half a page
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
@@ -67,10 +77,13 @@ def write_report(warehouse: Path, out: Path | None = None) -> Path:
     return out
 
 
-def render_html(data: report_data.ReportData) -> str:
+def render_html(data: report_data.ReportData, rendered_at: datetime | None = None) -> str:
+    rendered_at = rendered_at or datetime.now(UTC)
     as_of, dated_by = _as_of(data)
     sections = build_sections(data)
     published = f" · published {data.published_at}" if data.published_at else ""
+    newest = f" · newest event {_instant(data.data_as_of)}" if data.data_as_of else ""
+    currency = escape(data.contract.currency)
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -78,10 +91,11 @@ def render_html(data: report_data.ReportData) -> str:
         f"<title>Subscriber Warehouse · metrics as of {escape(as_of)}</title>",
         f"<style>{CSS}</style></head><body>",
         "<header><h1>Subscription metrics</h1>",
-        f'<p class="meta">As of {escape(as_of)} ({escape(dated_by)})'
-        f"{published} · amounts in the reporting currency</p>",
+        f'<p class="meta">As of {escape(as_of)} ({escape(dated_by)}){escape(newest)}'
+        f"{escape(published)} · amounts in {currency} (the reporting currency)</p>",
         _nav(sections),
         "</header><main>",
+        _stale_banner(data.data_as_of, rendered_at),
         _headline(data),
         *_sections(sections),
         "</main><footer>Definitions: docs/metrics.md (the metric contract). "
@@ -105,6 +119,27 @@ def _as_of(data: report_data.ReportData) -> tuple[str, str]:
     return "an unknown date", "no subscription months and no publication record"
 
 
+def _instant(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def is_stale(data_as_of: datetime | None, rendered_at: datetime) -> bool:
+    """Whether the newest event is more than STALE_AFTER before the page was rendered."""
+    return data_as_of is not None and rendered_at - data_as_of > STALE_AFTER
+
+
+def _stale_banner(data_as_of: datetime | None, rendered_at: datetime) -> str:
+    if not is_stale(data_as_of, rendered_at):
+        return ""
+    days = (rendered_at - data_as_of).days
+    return (
+        '<div class="stale" id="stale-data" role="alert"><strong>Stale data:</strong> the newest '
+        f"event in this warehouse is from {_instant(data_as_of)}, {days:,} days before this page "
+        f"was rendered ({_instant(rendered_at)}). Every figure below is as of then: newer data "
+        "has not been landed or the pipeline has not run since.</div>"
+    )
+
+
 def _headline(data: report_data.ReportData) -> str:
     """The tiles are all subscription metrics: without subscriptions the row says so instead."""
     if not data.subscribed:
@@ -116,7 +151,12 @@ def _headline(data: report_data.ReportData) -> str:
     latest = metrics.iloc[-1]
     previous = metrics.iloc[-2] if len(metrics) > 1 else None
     since = "" if previous is None else f" vs {month_label(previous['month_start'])}"
-    return _tiles(build_tiles(latest, previous), since)
+    return _tiles(build_tiles(latest, previous, data.contract.currency), since)
+
+
+def _unit(unit: str) -> str:
+    # on the label, not the value: "USD 5,215,462" in the value's large type wraps a narrow tile
+    return f' <span class="currency">({escape(unit)})</span>' if unit else ""
 
 
 def _nav(sections: list[Section]) -> str:
@@ -127,7 +167,7 @@ def _nav(sections: list[Section]) -> str:
 def _tiles(tiles: list[Tile], since: str) -> str:
     cells = "".join(
         f'<div class="tile" data-metric="{t.key}" title="{escape(t.hint)}">'
-        f'<div class="label">{escape(t.label)}</div>'
+        f'<div class="label">{escape(t.label)}{_unit(t.unit)}</div>'
         f'<div class="value">{escape(t.value)}</div>'
         f'<div class="change {t.tone}">{escape(t.change)}{escape(since)}</div></div>'
         for t in tiles

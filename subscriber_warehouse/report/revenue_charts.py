@@ -5,13 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from subscriber_warehouse.report import labels
 from subscriber_warehouse.report.style import (
-    MONEY,
     MOVEMENT_COLOURS,
     NEUTRAL,
     PERCENT,
     SERIES_COLOURS,
     base_layout,
+    money_hover,
+    money_title,
     monthly_axis,
 )
 from subscriber_warehouse.report.tiles import format_number
@@ -26,7 +28,55 @@ MOVEMENTS = (
 )
 
 
-def mrr_movements(metrics: pd.DataFrame) -> go.Figure:
+def mrr_trend(metrics: pd.DataFrame, currency: str) -> go.Figure:
+    """MRR at each month end on the left axis; ARR (12 × MRR) reads off the right one, its range
+    twelve times the left's, so one line serves both."""
+    top = max(float(metrics["mrr_end"].max()), 1.0) * 1.08
+    fig = go.Figure()
+    fig.add_scatter(
+        x=metrics["month_start"],
+        y=metrics["mrr_end"],
+        name="MRR",
+        mode="lines+markers",
+        line={"color": SERIES_COLOURS[0], "width": 2},
+        hovertemplate=f"MRR {money_hover(currency)}<extra></extra>",
+    )
+    # drawn under the MRR line, invisible: it carries ARR to the hover and the right axis
+    fig.add_scatter(
+        x=metrics["month_start"],
+        y=metrics["arr_end"],
+        name="ARR",
+        yaxis="y2",
+        mode="lines",
+        line={"width": 0},
+        showlegend=False,
+        hovertemplate=f"ARR {money_hover(currency)}<extra></extra>",
+    )
+    fig.update_layout(
+        hovermode="x unified",
+        showlegend=False,
+        yaxis={
+            "title": money_title("MRR", currency),
+            "tickformat": "~s",
+            "range": [0, top],
+        },
+        yaxis2={
+            "title": money_title("ARR = 12 × MRR", currency),
+            # ticks synced to the left axis's are 12 × its round numbers, less a rounding error
+            "tickmode": "sync",
+            "tickformat": ".3~s",
+            "range": [0, 12 * top],
+            "overlaying": "y",
+            "side": "right",
+            "showgrid": False,
+        },
+    )
+    fig = monthly_axis(base_layout(fig))
+    fig.update_layout(margin={"r": 64})
+    return fig
+
+
+def mrr_movements(metrics: pd.DataFrame, currency: str) -> go.Figure:
     fig = go.Figure()
     for label, column, sign, colour in MOVEMENTS:
         fig.add_bar(
@@ -34,7 +84,7 @@ def mrr_movements(metrics: pd.DataFrame) -> go.Figure:
             y=sign * metrics[column],
             name=label,
             marker_color=MOVEMENT_COLOURS[colour],
-            hovertemplate=f"%{{y:{MONEY}}}",
+            hovertemplate=money_hover(currency),
         )
     net = sum(sign * metrics[column] for _, column, sign, _ in MOVEMENTS)
     fig.add_scatter(
@@ -43,14 +93,14 @@ def mrr_movements(metrics: pd.DataFrame) -> go.Figure:
         name="Net new MRR",
         mode="lines+markers",
         line={"color": "#263238", "width": 2},
-        hovertemplate=f"%{{y:{MONEY}}}",
+        hovertemplate=money_hover(currency),
     )
     fig.update_layout(barmode="relative", hovermode="x unified")
-    fig.update_yaxes(tickformat="~s")
+    fig.update_yaxes(tickformat="~s", title=money_title("MRR movement", currency))
     return monthly_axis(base_layout(fig))
 
 
-def mrr_bridge(metrics: pd.DataFrame) -> go.Figure:
+def mrr_bridge(metrics: pd.DataFrame, currency: str) -> go.Figure:
     """Waterfall of the as-of month: start, each movement, end (the bridge the tests enforce)."""
     last = metrics.iloc[-1]
     labels = ["MRR start", *(label for label, *_ in MOVEMENTS), "MRR end"]
@@ -66,10 +116,10 @@ def mrr_bridge(metrics: pd.DataFrame) -> go.Figure:
             decreasing={"marker": {"color": MOVEMENT_COLOURS["churned"]}},
             totals={"marker": {"color": "#1e88e5"}},
             connector={"line": {"color": NEUTRAL}},
-            hovertemplate=f"%{{x}}: %{{y:{MONEY}}}<extra></extra>",
+            hovertemplate=f"%{{x}}: {money_hover(currency)}<extra></extra>",
         )
     )
-    fig.update_yaxes(tickformat="~s")
+    fig.update_yaxes(tickformat="~s", title=money_title("MRR", currency))
     return base_layout(fig)
 
 
@@ -110,7 +160,7 @@ def churn_reasons(reasons: pd.DataFrame) -> go.Figure:
         fig.add_bar(
             x=rows["month_start"],
             y=rows["churned_customers"],
-            name=f"{reason.replace('_', ' ')} ({churn_type})",
+            name=f"{labels.churn_reason(reason)} ({churn_type})",
             marker_color=colour,
             hovertemplate="%{y:,}",
         )
@@ -118,7 +168,7 @@ def churn_reasons(reasons: pd.DataFrame) -> go.Figure:
     return monthly_axis(base_layout(fig, height=420))
 
 
-def voluntary_involuntary(metrics: pd.DataFrame) -> go.Figure:
+def voluntary_involuntary(metrics: pd.DataFrame, currency: str) -> go.Figure:
     fig = go.Figure()
     for label, column, colour in (
         ("Voluntary", "voluntary_churned_mrr", "#fb8c00"),
@@ -129,10 +179,10 @@ def voluntary_involuntary(metrics: pd.DataFrame) -> go.Figure:
             y=metrics[column],
             name=label,
             marker_color=colour,
-            hovertemplate=f"%{{y:{MONEY}}}",
+            hovertemplate=money_hover(currency),
         )
     fig.update_layout(barmode="stack", hovermode="x unified")
-    fig.update_yaxes(tickformat="~s")
+    fig.update_yaxes(tickformat="~s", title=money_title("churned MRR", currency))
     return monthly_axis(base_layout(fig))
 
 
@@ -161,9 +211,19 @@ def trial_conversion(trials: pd.DataFrame) -> go.Figure:
         line={"color": "#2e7d32"},
         hovertemplate=f"%{{y:{PERCENT}}}",
     )
+    # the rate's own round ticks (0–100 %), not ticks synced to the counts' gridlines (73 %)
     fig.update_layout(
         barmode="group",
         hovermode="x unified",
-        yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%", "rangemode": "tozero"},
+        yaxis={"title": "trials"},
+        yaxis2={
+            "title": "conversion rate",
+            "overlaying": "y",
+            "side": "right",
+            "tickformat": ".0%",
+            "tickmode": "auto",
+            "range": [0, 1.02],
+            "showgrid": False,
+        },
     )
     return monthly_axis(base_layout(fig))

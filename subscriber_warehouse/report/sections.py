@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 import pandas as pd
 import plotly.graph_objects as go
 
+from subscriber_warehouse.clv.contractual import MIN_SUBSCRIPTIONS
 from subscriber_warehouse.clv.purchases import HORIZON_WEEKS, MIN_CUSTOMERS, MIN_REPEAT_CUSTOMERS
 from subscriber_warehouse.report import audience_charts as audience
 from subscriber_warehouse.report import customer_charts as customer
+from subscriber_warehouse.report import labels
 from subscriber_warehouse.report import purchase_charts as purchase
 from subscriber_warehouse.report import revenue_charts as revenue
+from subscriber_warehouse.report.contract import MetricContract
 from subscriber_warehouse.report.data import ReportData
 from subscriber_warehouse.report.tiles import month_label
 
@@ -83,7 +86,7 @@ def build_sections(data: ReportData) -> list[Section]:
     ]
     # a warehouse published before one-off purchases were modelled has no such section at all
     if data["purchases"] is not None:
-        sections.append(_purchase_section(data["purchases"]))
+        sections.append(_purchase_section(data["purchases"], data.contract.currency))
     return sections
 
 
@@ -96,12 +99,17 @@ def _revenue_section(data: ReportData) -> Section:
     if not data.subscribed:
         section.notify(no_subscriptions("MRR movements and the MRR bridge need"))
         return section
-    metrics = data["metrics"]
+    metrics, currency = data["metrics"], data.contract.currency
     as_of = month_label(metrics["month_start"].iloc[-1])
-    section.charts["mrr-movements"] = Chart(
-        "MRR movements by month", revenue.mrr_movements(metrics)
+    section.charts["mrr-trend"] = Chart(
+        f"MRR and ARR at month end ({currency})", revenue.mrr_trend(metrics, currency)
     )
-    section.charts["mrr-bridge"] = Chart(f"MRR bridge, {as_of}", revenue.mrr_bridge(metrics))
+    section.charts["mrr-movements"] = Chart(
+        f"MRR movements by month ({currency})", revenue.mrr_movements(metrics, currency)
+    )
+    section.charts["mrr-bridge"] = Chart(
+        f"MRR bridge, {as_of} ({currency})", revenue.mrr_bridge(metrics, currency)
+    )
     return section
 
 
@@ -120,7 +128,8 @@ def _churn_section(data: ReportData) -> Section:
         "Logo and revenue churn rate", revenue.churn_trend(metrics)
     )
     section.charts["churn-voluntary"] = Chart(
-        "Churned MRR: voluntary vs involuntary", revenue.voluntary_involuntary(metrics)
+        f"Churned MRR: voluntary vs involuntary ({data.contract.currency})",
+        revenue.voluntary_involuntary(metrics, data.contract.currency),
     )
     if data["churn_reasons"].empty:
         section.notify(
@@ -157,12 +166,12 @@ def _cohort_section(data: ReportData) -> Section:
         )
     else:
         section.charts["cohort-logo"] = Chart(
-            "Logo retention by cohort (customers in brackets)",
+            "Logo retention by cohort, % (customers in brackets)",
             customer.cohort_heatmap(cohorts, "logo_retention"),
             wide=True,
         )
         section.charts["cohort-revenue"] = Chart(
-            "Revenue retention by cohort",
+            "Revenue retention by cohort, %",
             customer.cohort_heatmap(cohorts, "revenue_retention"),
             wide=True,
         )
@@ -200,6 +209,14 @@ NO_SBG_MODEL = Notice(
 )
 
 
+# the pooled fit's periods mix interval lengths: it cannot be drawn on a months axis
+NO_INTERVAL_FIT = Notice(
+    "No billing interval with its own sBG fit",
+    f"survival in months needs {MIN_SUBSCRIPTIONS} first paying spells on one billing interval "
+    "(marts.subscription_lifetimes); fewer share the pooled fit, whose periods mix lengths",
+)
+
+
 def _value_section(data: ReportData) -> Section:
     section = Section(
         "value",
@@ -222,16 +239,19 @@ def _value_section(data: ReportData) -> Section:
         )
     else:
         section.charts["clv-distribution"] = Chart(
-            "CLV distribution of paying customers", customer.clv_distribution(formula, predicted)
+            "CLV distribution of paying customers",
+            customer.clv_distribution(formula, predicted, data.contract.currency),
         )
     projection = data["retention_projection"]
     if projection is None:
         section.absent("retention_projection")
     elif projection.empty:
         section.notify(NO_SBG_MODEL)
+    elif not any(labels.months_per_period(s) for s in projection["model_segment"]):
+        section.notify(NO_INTERVAL_FIT)
     else:
         section.charts["retention-projection"] = Chart(
-            "Survival by billing interval: observed (dots, where at least "
+            "Survival by billing interval, in months: observed (dots, where at least "
             f"{customer.MIN_AT_RISK} at risk) vs sBG projection (dashes)",
             customer.retention_projection(projection),
         )
@@ -259,11 +279,11 @@ def _risk_section(data: ReportData) -> Section:
         )
     else:
         section.charts["risk-tiers"] = Chart(
-            "Customers by churn-risk tier", audience.risk_tiers(tiers)
+            "Customers by churn-risk tier and its probability range", audience.risk_tiers(tiers)
         )
         section.charts["risk-probability"] = Chart(
-            "Distribution of churn probability",
-            audience.risk_probabilities(data["risk_probabilities"]),
+            "Distribution of churn probability, by tier",
+            audience.risk_probabilities(data["risk_probabilities"], tiers),
         )
     segments = data["segments"]
     if segments is None:
@@ -291,12 +311,26 @@ def _risk_section(data: ReportData) -> Section:
     return section
 
 
+def _ltv_formula(contract: MetricContract) -> str:
+    """dbt's formula LTV (macros/formula_ltv.sql) in words, with the project's parameters."""
+    return (
+        f"LTV = trailing ARPA × gross margin ({contract.gross_margin:g}) × expected lifetime; "
+        f"over the last {contract.clv_trailing_months} months, ARPA = MRR / paying customers "
+        "and lifetime = 1 / logo churn (churned / paying at month start), capped at "
+        f"{contract.clv_max_lifetime_months} months"
+    )
+
+
 def _acquisition_section(data: ReportData) -> Section:
+    contract = data.contract
     section = Section(
         "acquisition",
         "Acquisition",
-        "CAC = campaign spend / paying customers acquired; LTV:CAC uses the formula LTV, "
-        "the historical ratio the net revenue those customers have paid so far.",
+        f"CAC = campaign spend / paying customers acquired, over campaigns with spend. LTV:CAC "
+        f"divides each channel's own LTV by its CAC: the customers its campaigns with spend "
+        f"acquired, {_ltv_formula(contract)} (the formula CLV of docs/metrics.md, per channel; "
+        "acquisition_performance.channel_formula_ltv). "
+        "Net revenue paid so far:CAC is what those customers have paid to date.",
     )
     channels = data["acquisition"]
     if channels.empty:
@@ -307,7 +341,8 @@ def _acquisition_section(data: ReportData) -> Section:
                 f"(campaigns, customers.acquisition_campaign_id; {RAW_CONTRACT})",
             )
         )
-    elif channels["cac"].isna().all():
+        return section
+    if channels["cac"].isna().all():
         section.notify(
             Notice(
                 "No paying customers from campaigns",
@@ -315,16 +350,20 @@ def _acquisition_section(data: ReportData) -> Section:
                 f"with spend acquired (subscription_events, {RAW_CONTRACT})",
             )
         )
-    else:
-        section.charts["acquisition"] = Chart(
-            "CAC and LTV:CAC by channel (campaigns with spend)",
-            audience.acquisition(channels),
-            wide=True,
-        )
+        return section
+    currency = contract.currency
+    section.charts["acquisition-cac"] = Chart(
+        f"CAC by channel ({currency}, campaigns with spend)",
+        audience.acquisition_cac(channels, currency),
+    )
+    section.charts["acquisition-ltv-cac"] = Chart(
+        "LTV:CAC by channel, from each channel's own LTV",
+        audience.acquisition_ltv_to_cac(channels, currency),
+    )
     return section
 
 
-def _purchase_section(purchases: pd.DataFrame) -> Section:
+def _purchase_section(purchases: pd.DataFrame, currency: str) -> Section:
     horizon = int(purchases["horizon_weeks"].iloc[0]) if len(purchases) else HORIZON_WEEKS
     section = Section(
         "purchases",
@@ -345,8 +384,8 @@ def _purchase_section(purchases: pd.DataFrame) -> Section:
         )
         return section
     section.charts["purchase-spend"] = Chart(
-        f"Predicted spend per one-off buyer over the next {horizon} weeks",
-        purchase.spend_distribution(purchases["predicted_spend"], horizon),
+        f"Predicted spend per one-off buyer over the next {horizon} weeks ({currency})",
+        purchase.spend_distribution(purchases["predicted_spend"], horizon, currency),
     )
     section.charts["purchase-alive"] = Chart(
         "P(alive) by recency, by repeat purchases", purchase.alive_by_recency(purchases)

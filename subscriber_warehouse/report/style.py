@@ -20,6 +20,16 @@ MONEY = ",.0f"
 PERCENT = ".1%"
 
 
+def money_hover(currency: str, axis: str = "y", decimals: int = 0) -> str:
+    """A hover's amount with its currency code: 'USD %{y:,.0f}'."""
+    return f"{currency} %{{{axis}:,.{decimals}f}}"
+
+
+def money_title(what: str, currency: str) -> str:
+    """An axis title of amounts: 'MRR (USD)'."""
+    return f"{what} ({currency})"
+
+
 def base_layout(fig: go.Figure, height: int = 380) -> go.Figure:
     """Titles are the page's headings, so a legend of any length never runs into one."""
     fig.update_layout(

@@ -65,6 +65,7 @@ class Tile:
     change: str  # e.g. "+3.2%" (amounts, counts) or "-0.4 pp" (rates); "n/a" without a base
     tone: str  # good | bad | flat | none: whether the move is welcome, for colouring
     hint: str
+    unit: str = ""  # the currency code of an amount, shown before its value
 
 
 def is_missing(value: object) -> bool:
@@ -121,8 +122,9 @@ def _rounds_to_zero(text: str) -> bool:
     return not any(c in "123456789" for c in text)
 
 
-def build_tiles(latest: Mapping, previous: Mapping | None) -> list[Tile]:
-    """One tile per headline metric: latest month's value, change from the previous month."""
+def build_tiles(latest: Mapping, previous: Mapping | None, currency: str) -> list[Tile]:
+    """One tile per headline metric: latest month's value, change from the previous month;
+    amounts carry `currency`, the reporting currency's code."""
     tiles = []
     for spec in TILE_SPECS:
         current = latest[spec.column]
@@ -138,7 +140,8 @@ def build_tiles(latest: Mapping, previous: Mapping | None) -> list[Tile]:
                 value=value,
                 change=format_change(change, spec.kind),
                 tone=change_tone(change, spec.kind, spec.higher_is_better),
-                hint=spec.hint,
+                hint=f"{spec.hint}, in {currency}" if spec.kind == "amount" else spec.hint,
+                unit=currency if spec.kind == "amount" else "",
             )
         )
     return tiles

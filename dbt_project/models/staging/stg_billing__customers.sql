@@ -1,22 +1,8 @@
 with
 
-source as (
+customers as (
 
-    select * from {{ billing_table('customers') }}
-
-),
-
-ranked as (
-
-    select
-        *,
-        -- the latest updated_at wins; on a tie, the copy from the file whose name sorts last,
-        -- then the later row of that file
-        row_number() over (
-            partition by customer_id
-            order by updated_at desc, _source_file desc, _source_row desc
-        ) as copy_rank
-    from source
+    select * from {{ ref('base_billing__customers') }}
 
 ),
 
@@ -30,8 +16,7 @@ final as (
         acquisition_channel,
         acquisition_campaign_id,
         updated_at
-    from ranked
-    where copy_rank = 1
+    from customers
 
 )
 

@@ -24,6 +24,12 @@ clv as (
 
 ),
 
+channel_ltv as (
+
+    select * from {{ ref('int_channels__formula_ltv') }}
+
+),
+
 acquired as (
 
     select
@@ -69,13 +75,15 @@ final as (
         {{ safe_divide('acquired.paying_customers_net_revenue', 'acquired.paying_customers') }}
             as avg_historical_net_revenue,
         acquired.formula_ltv,
-        {{ safe_divide('acquired.formula_ltv * acquired.paying_customers', 'spend.spend') }}
+        channel_ltv.formula_ltv as channel_formula_ltv,
+        {{ safe_divide('channel_ltv.formula_ltv * acquired.paying_customers', 'spend.spend') }}
             as ltv_to_cac,
         {{ safe_divide('acquired.paying_customers_net_revenue', 'spend.spend') }}
             as historical_ltv_to_cac
 
     from acquired
     left join spend on acquired.acquisition_campaign_id = spend.campaign_id
+    left join channel_ltv on acquired.acquisition_channel = channel_ltv.acquisition_channel
 
 )
 

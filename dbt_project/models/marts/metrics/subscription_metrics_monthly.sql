@@ -160,7 +160,7 @@ combined as (
 
 ),
 
--- the formula CLV's inputs are trailing-window ratios (metric contract, CLV)
+-- the formula CLV's inputs are trailing-window ratios (metric contract, CLV; macros/formula_ltv)
 rated as (
 
     select
@@ -184,10 +184,8 @@ rated as (
         ) }} as quick_ratio,
         {{ safe_divide('subscriptions_canceled', 'subscriptions_start') }}
             as subscription_churn_rate,
-        {{ safe_divide(trailing_sum('mrr_end'), trailing_sum('customers_end')) }}
-            as trailing_arpa,
-        {{ safe_divide(trailing_sum('churned_customers'), trailing_sum('customers_start')) }}
-            as trailing_logo_churn_rate
+        {{ trailing_arpa() }} as trailing_arpa,
+        {{ trailing_logo_churn_rate() }} as trailing_logo_churn_rate
 
     from combined
 
@@ -197,11 +195,7 @@ lifetimes as (
 
     select
         rated.*,
-        case
-            when trailing_logo_churn_rate > 0
-                then least(1 / trailing_logo_churn_rate, {{ var('clv_max_lifetime_months') }})
-            else cast({{ var('clv_max_lifetime_months') }} as double)
-        end as expected_lifetime_months
+        {{ expected_lifetime_months('trailing_logo_churn_rate') }} as expected_lifetime_months
 
     from rated
 
@@ -211,8 +205,7 @@ final as (
 
     select
         lifetimes.*,
-        cast(trailing_arpa * {{ var('gross_margin') }} * expected_lifetime_months as double)
-            as formula_ltv
+        {{ formula_ltv('trailing_arpa', 'expected_lifetime_months') }} as formula_ltv
 
     from lifetimes
 

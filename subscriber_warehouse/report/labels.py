@@ -1,0 +1,62 @@
+"""Plain words for the marts' internal codes, and the billing intervals' lengths in months."""
+
+from __future__ import annotations
+
+# fct_customer_mrr_monthly.churn_reason codes whose snake_case does not read as English
+CHURN_REASONS = {
+    "not_canceled": "lapsed or paused",  # MRR ended without a cancel (paused, back to trial)
+    "payment_failed": "payment failed",
+    "unspecified": "no reason given",
+}
+AUDIENCES = {
+    "audience_at_risk_high_value": "high value at risk",
+    "audience_win_back": "win back",
+    "audience_dunning": "dunning (failed payment)",
+    "audience_trial_not_converted": "trial not converted",
+    "audience_upsell": "upsell",
+    "audience_re_engage": "re-engage",
+}
+PREFERRED_CHANNELS = {"email": "e-mail", "sms": "SMS", "none": "no consent"}
+# the months one billing period lasts: the inverse of dbt's monthly_factor macro (the factor MRR
+# is normalised by), so a weekly plan's period is 12/52 of a month
+MONTHS_PER_INTERVAL = {"day": 12 / 365, "week": 12 / 52, "month": 1.0, "year": 12.0}
+ADVERBS = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly"}
+
+
+def words(code: str) -> str:
+    """snake_case as words: 'paid_search' -> 'paid search'."""
+    return code.replace("_", " ")
+
+
+def churn_reason(code: str) -> str:
+    return CHURN_REASONS.get(code, words(code))
+
+
+def audience(name: str) -> str:
+    return AUDIENCES.get(name, words(name.removeprefix("audience_")))
+
+
+def preferred_channel(code: str) -> str:
+    return PREFERRED_CHANNELS.get(code, words(code))
+
+
+def billing_interval(segment: str) -> tuple[str, int] | None:
+    """A model segment of retention_projection ('month-3': subscription_lifetimes.segment, the
+    interval and its count) as (interval, count); None for 'pooled', which mixes intervals."""
+    interval, _, count = segment.rpartition("-")
+    if interval not in MONTHS_PER_INTERVAL or not count.isdigit():
+        return None
+    return interval, int(count)
+
+
+def months_per_period(segment: str) -> float | None:
+    parsed = billing_interval(segment)
+    return None if parsed is None else MONTHS_PER_INTERVAL[parsed[0]] * parsed[1]
+
+
+def billing_interval_label(segment: str) -> str:
+    parsed = billing_interval(segment)
+    if parsed is None:
+        return words(segment)
+    interval, count = parsed
+    return ADVERBS[interval] if count == 1 else f"every {count} {interval}s"
