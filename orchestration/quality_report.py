@@ -32,7 +32,11 @@ def collect_for_run(instance: dg.DagsterInstance, run_id: str, success: bool) ->
     """The report of a finished run read back from the instance: scheduled and sensor runs."""
     entries = instance.all_logs(run_id, of_type=_REPORTED_EVENTS)
     events = [entry.dagster_event for entry in entries if entry.dagster_event is not None]
-    return from_events(run_id, success, events)
+    report = from_events(run_id, success, events)
+    # the instance logs one planned event per check when the run is created
+    planned = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED)
+    report["planned_checks"] = len(planned)
+    return report
 
 
 def from_events(run_id: str, success: bool, events: Iterable[dg.DagsterEvent]) -> dict:

@@ -75,6 +75,12 @@ def export_audiences(published: Path, out_dir: Path) -> dict[str, dict[str, int]
             "exports need (the published file has none): run the pipeline on this warehouse"
         )
     latest = out_dir.parent / LATEST
+    if latest.exists() and not latest.is_symlink():
+        raise FileExistsError(
+            f"{latest} is a folder, not the link to the newest run, so it cannot be repointed "
+            "(a copy that followed links, such as `cp -rL`, makes it one): copy warehouses with "
+            "`cp -a`, or move it away"
+        )
     previous = latest.resolve() if latest.exists() else None
     staging = out_dir.with_name(f".{out_dir.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)

@@ -180,7 +180,7 @@ class Case:
 def copy_baseline(baseline: Baseline, root: Path) -> Case:
     landing = root / "landing"
     shutil.copytree(baseline.landing, landing)
-    shutil.copytree(baseline.published.parent, root / "warehouse")
+    shutil.copytree(baseline.published.parent, root / "warehouse", symlinks=True)
     published = root / "warehouse" / WAREHOUSE_NAME
     return Case(landing, published, baseline.bytes)
 

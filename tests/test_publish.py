@@ -37,7 +37,7 @@ def baseline(tmp_path_factory) -> tuple[Path, Path]:
 def copy_of(baseline, tmp_path) -> tuple[Path, Path]:
     landing, published = baseline
     shutil.copytree(landing, tmp_path / "landing")
-    shutil.copytree(published.parent, tmp_path / "wh")
+    shutil.copytree(published.parent, tmp_path / "wh", symlinks=True)
     return tmp_path / "landing", tmp_path / "wh" / published.name
 
 
