@@ -113,7 +113,7 @@ lint: setup
 # a worker per core (pytest-xdist), a test file per worker at a time: a file's module fixtures
 # (one pipeline run shared by its tests) are built once
 test: lint browser duckdb1-client superset-setup
-	$(BIN)/pytest -n auto --dist loadfile
+	$(BIN)/pytest -n auto --dist loadfile --durations=25
 
 # Re-resolve the lock files after changing a pin in pyproject.toml.
 lock: setup

@@ -50,9 +50,8 @@ class Channel:
 CHANNELS = {
     # the address an e-mail tool sends to
     "email": Channel(("email",), "email is not null", "is_email_opt_in", "true"),
-    # the raw contract carries no phone number: the file names whom an SMS tool holding the
-    # numbers may text
-    "sms": Channel((), "true", "is_sms_opt_in", "true"),
+    # the number an SMS tool texts
+    "sms": Channel(("phone",), "phone is not null", "is_sms_opt_in", "true"),
     # Google Customer Match and Meta custom audiences match on the unsalted sha256 of the trimmed,
     # lower-cased address; the address's e-mail opt-in is the only marketing consent the raw
     # contract has, and an ad is never a service message
@@ -147,7 +146,11 @@ def _members() -> str:
         with
 
         addresses as (
-            select customer_id, nullif(trim(email), '') as email
+            select
+                customer_id,
+                nullif(trim(email), '') as email,
+                -- SMS tools take E.164: '+1 555-010-0042' is sent as '+15550100042'
+                nullif(regexp_replace(phone, '[\\s().-]', '', 'g'), '') as phone
             from work.staging.base_billing__customers
         ),
 
@@ -156,6 +159,7 @@ def _members() -> str:
         select
             audiences.*,
             addresses.email,
+            addresses.phone,
             sha256(lower(addresses.email)) as email_sha256
         from audiences
         left join addresses on audiences.customer_id = addresses.customer_id

@@ -20,6 +20,7 @@ VALID: dict[str, dict[str, str]] = {
         "acquisition_channel": "organic",
         "acquisition_campaign_id": "",
         "updated_at": "2024-01-05T10:00:00Z",
+        "phone": "+351 21 000 0000",
     },
     "plans": {
         "plan_id": "pro-monthly-usd",

@@ -30,13 +30,13 @@ CONSENTS = [
     ("no_address", True, False),  # a billing source's customer may have no e-mail
 ]
 # staging.base_billing__customers (the customer's latest version; a dbt unit test picks it):
-# customer_id, email
+# customer_id, email, phone
 ADDRESSES = [
-    ("both", "  Ana@Example.COM "),
-    ("email_only", "bo@example.com"),
-    ("sms_only", "cy@example.com"),
-    ("neither", "di@example.com"),
-    ("no_address", None),  # a billing source's customer may have no e-mail
+    ("both", "  Ana@Example.COM ", "+1 (555) 010-0001"),
+    ("email_only", "bo@example.com", "+15550100002"),
+    ("sms_only", "cy@example.com", "+44 20.7946-0958"),
+    ("neither", "di@example.com", None),
+    ("no_address", None, "+15550100005"),  # a billing source's customer may have no e-mail
 ]
 
 
@@ -74,9 +74,12 @@ def land(tmp_path, members, addresses) -> Path:
     con.close()
     con = duckdb.connect(str(work))
     con.execute("create schema staging")
-    con.execute("create table staging.base_billing__customers (customer_id varchar, email varchar)")
+    con.execute(
+        "create table staging.base_billing__customers "
+        "(customer_id varchar, email varchar, phone varchar)"
+    )
     for row in addresses:
-        con.execute("insert into staging.base_billing__customers values (?, ?)", list(row))
+        con.execute("insert into staging.base_billing__customers values (?, ?, ?)", list(row))
     con.close()
     return published
 
@@ -113,8 +116,11 @@ def test_each_channel_file_holds_what_its_tool_needs_of_the_consenting(published
     assert ads["customer_id"].tolist() == ["both", "email_only"]
     assert ads["email_sha256"].tolist() == [sha256("ana@example.com"), sha256("bo@example.com")]
     sms = read_csv(out / "audience_win_back__sms.csv")
-    assert [r["customer_id"] for r in sms] == ["both", "sms_only"]
-    assert list(sms[0]) == ["customer_id", "reason"]
+    assert [(r["customer_id"], r["phone"]) for r in sms] == [
+        ("both", "+15550100001"),  # E.164: spaces, dots, dashes and parentheses dropped
+        ("sms_only", "+442079460958"),
+    ]
+    assert list(sms[0]) == ["customer_id", "phone", "reason"]
     # the salted hash, which no campaign tool can match on, is in no file
     for file in out.glob("*.csv"):
         assert "email_hash" not in file.read_text() and "salted" not in file.read_text(), file
@@ -123,17 +129,12 @@ def test_each_channel_file_holds_what_its_tool_needs_of_the_consenting(published
 def test_dunning_is_a_service_message_sent_whatever_the_marketing_consent(published, tmp_path):
     out = tmp_path / "exports" / "run-1"
     counts = export_audiences(published, out)
-    assert counts["dunning"] == {"email": 4, "sms": 5}  # an ad is never a service message
+    assert counts["dunning"] == {"email": 4, "sms": 4}  # an ad is never a service message
     email = pd.read_parquet(out / "audience_dunning__email.parquet")
     assert email["customer_id"].tolist() == ["both", "email_only", "neither", "sms_only"]
     sms = pd.read_parquet(out / "audience_dunning__sms.parquet")
-    assert sms["customer_id"].tolist() == [
-        "both",
-        "email_only",
-        "neither",
-        "no_address",
-        "sms_only",
-    ]
+    # everyone with a number, opted in or not; 'neither' left none
+    assert sms["customer_id"].tolist() == ["both", "email_only", "no_address", "sms_only"]
     assert not (out / "audience_dunning__ads.csv").exists()
 
 
@@ -142,7 +143,12 @@ def test_changes_say_what_was_added_and_what_was_removed_and_why(tmp_path):
     first = {"win_back": [("a", True, True), ("b", True, False), ("c", True, False)]}
     first["win_back"] += [("d", True, False)]
     addresses = {c: f"{c}@example.com" for c in "abcd"}
-    export_audiences(land(tmp_path, first, addresses.items()), exports / "run-1")
+    phone = "+15550100000"
+
+    def contacts():
+        return [(c, email, phone) for c, email in addresses.items()]
+
+    export_audiences(land(tmp_path, first, contacts()), exports / "run-1")
     changes = read_csv(exports / "run-1" / "audience_win_back__email__changes.csv")
     assert list(changes[0]) == ["change", "customer_id", "email", "reason"]
     assert [tuple(r.values()) for r in changes] == [
@@ -154,7 +160,7 @@ def test_changes_say_what_was_added_and_what_was_removed_and_why(tmp_path):
     second = {"win_back": [("a", True, False), ("c", False, False), ("d", True, False)]}
     second["win_back"] += [("e", True, False)]
     addresses.update({"a": "a.new@example.com", "d": "  ", "e": "e@example.com"})
-    export_audiences(land(tmp_path, second, addresses.items()), exports / "run-2")
+    export_audiences(land(tmp_path, second, contacts()), exports / "run-2")
     run = exports / "run-2"
     changes = read_csv(run / "audience_win_back__email__changes.csv")
     assert [tuple(r.values()) for r in changes] == [
@@ -171,7 +177,7 @@ def test_changes_say_what_was_added_and_what_was_removed_and_why(tmp_path):
         ["removed", "a", sha256("a@example.com"), "address changed"],
     ]
     assert read_csv(run / "audience_win_back__sms__changes.csv") == [
-        {"change": "removed", "customer_id": "a", "reason": "withdrew consent"}
+        {"change": "removed", "customer_id": "a", "phone": phone, "reason": "withdrew consent"}
     ]
     assert read_csv(run / "audience_upsell__email__changes.csv") == []  # empty both times
 
@@ -191,7 +197,7 @@ def test_the_manifest_and_the_latest_pointer(published, tmp_path):
     # 5 marketing audiences × 3 channels + dunning × 2, each file and its changes, CSV and Parquet
     assert len(rows) == (5 * 3 + 2) * 2 * 2
     assert set(rows) | {"manifest.json"} == {p.name for p in (exports / "run-2").iterdir()}
-    assert rows["audience_dunning__sms.csv"] == rows["audience_dunning__sms.parquet"] == 5
+    assert rows["audience_dunning__sms.csv"] == rows["audience_dunning__sms.parquet"] == 4
     assert rows["audience_win_back__ads.csv"] == 2
     assert rows["audience_win_back__ads__changes.csv"] == 0  # nothing changed since run-1
     first = json.loads((exports / "run-1" / "manifest.json").read_text())

@@ -61,6 +61,17 @@ def test_a_billing_source_gives_the_native_marts(source, mart, request, warehous
     pd.testing.assert_frame_equal(native, mapped, obj=f"{source}: {mart}")
 
 
+@pytest.mark.parametrize("source", ["stripe", "chargebee"])
+def test_a_billing_source_gives_the_native_addresses(source, request, warehouse):
+    """The exports read each customer's e-mail and phone (base_billing__customers): from the
+    source's customer object they are the native customers' latest."""
+    source_warehouse, _ = request.getfixturevalue(source)
+    sql = "select customer_id, email, phone from staging.base_billing__customers order by all"
+    native = query(working_path(warehouse), sql)
+    assert sum(phone is not None for _, _, phone in native) > CUSTOMERS / 2
+    assert query(working_path(source_warehouse), sql) == native
+
+
 def _reasons(path: Path, sql: str) -> str:
     return "\n".join(r[0] for r in query(working_path(path), sql))
 

@@ -4,7 +4,6 @@ the location lists the assets, their checks, the job, the schedule and the senso
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -13,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import servers
 
 ROOT = Path(__file__).resolve().parent.parent
 LOAD_SECONDS = 300
@@ -73,13 +73,12 @@ def location(tmp_path_factory):
         "SW_WAREHOUSE": str(tmp / "warehouse.duckdb"),
     }
     with open(tmp / "dev.log", "w") as log:
-        dev = subprocess.Popen(
+        dev = servers.start(
             ["make", "--no-print-directory", "dev", f"DEV_PORT={port}"],
             cwd=ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
         try:
             yield loaded_location(port, dev)
@@ -87,11 +86,7 @@ def location(tmp_path_factory):
             log.flush()
             raise AssertionError(f"{failure}\n{(tmp / 'dev.log').read_text()[-4000:]}") from None
         finally:
-            os.killpg(dev.pid, signal.SIGTERM)
-            try:
-                dev.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(dev.pid, signal.SIGKILL)
+            servers.stop(dev)
 
 
 def test_the_ui_loads_every_asset_check_job_schedule_and_sensor(location):

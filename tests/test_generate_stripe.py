@@ -353,6 +353,7 @@ def test_customers_and_catalog(native, stripe):
     nat = nat.drop_duplicates("customer_id", keep="last").set_index("customer_id")
     assert set(cust.index) == set(nat.index)
     assert (cust.loc[nat.index, "email"] == nat["email"]).all()
+    assert cust.loc[nat.index, "phone"].fillna("").tolist() == nat["phone"].fillna("").tolist()
     for meta, channel in zip(
         cust.loc[nat.index, "metadata"], nat["acquisition_channel"], strict=True
     ):

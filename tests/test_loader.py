@@ -288,6 +288,15 @@ def test_missing_null_ok_column_loads_as_null(con, tmp_path):
     assert con.execute("select failure_reason from raw.payments").fetchall()[0] == (None,)
 
 
+def test_a_contract_2_customers_file_without_phone_loads_with_no_phone(con, tmp_path):
+    header = [c for c in VALID["customers"] if c != "phone"]
+    write_csv(tmp_path / "customers" / "a.csv", [VALID["customers"]], header=header)
+    assert load(con, tmp_path, "customers").rows_loaded == 1
+    assert con.execute("select email, phone from raw.customers").fetchall() == [
+        ("ana@example.com", None)
+    ]
+
+
 def test_unknown_column_is_kept_out_and_reported(con, tmp_path):
     write_csv(tmp_path / "refunds" / "a.csv", [{**VALID["refunds"], "agent_notes": "x"}])
     result = load(con, tmp_path, "refunds")

@@ -222,7 +222,7 @@ def test_exports_into_a_folder_named_with_a_quote(tmp_path):
     con.execute("create schema staging")
     con.execute(
         "create table staging.base_billing__customers as "
-        "select 'c1' as customer_id, 'o''brien@example.com' as email"
+        "select 'c1' as customer_id, 'o''brien@example.com' as email, null as phone"
     )
     con.close()
     publish(work, published, "r1")

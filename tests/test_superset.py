@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -25,6 +24,7 @@ from urllib.parse import parse_qs, urlparse
 
 import duckdb
 import pytest
+import servers
 from flow import query
 from report_helpers import chromium_path
 
@@ -136,13 +136,8 @@ def superset(warehouse, tmp_path_factory) -> Iterator[Superset]:
     assert first.returncode == 0, f"make superset-bootstrap failed:\n{output[-6000:]}"
     log = tmp / "superset.log"
     with open(log, "w") as out:
-        server = subprocess.Popen(
-            [*make, "superset"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        server = servers.start(
+            [*make, "superset"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
         try:
             url = f"http://127.0.0.1:{port}"
@@ -168,12 +163,7 @@ def superset(warehouse, tmp_path_factory) -> Iterator[Superset]:
             tail = log.read_text(errors="replace")[-6000:]
             raise AssertionError(f"{failure}\n--- superset log (end):\n{tail}") from None
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait(timeout=60)
+            servers.stop(server)
 
 
 @dataclass

@@ -194,10 +194,11 @@ def _customers(hist: NativeHistory) -> dict[str, dict]:
     c = hist.customers
     created, updated = _seconds(c["created_at"]), _seconds(c["updated_at"])
     out = {}
-    for i, (cid, email, name, country, channel, campaign, currency) in enumerate(
+    for i, (cid, email, phone, name, country, channel, campaign, currency) in enumerate(
         zip(
             c["customer_id"],
             _texts(c["email"]),
+            _texts(c["phone"]),
             _texts(c["full_name"]),
             _texts(c["country"]),
             _texts(c["acquisition_channel"]),
@@ -208,6 +209,7 @@ def _customers(hist: NativeHistory) -> dict[str, dict]:
     ):
         obj: dict = {"id": cid}
         _put(obj, "email", email)
+        _put(obj, "phone", phone)
         if name:
             first, _, last = name.partition(" ")
             obj["first_name"] = first

@@ -130,6 +130,14 @@ def pick(rng: random.Random, pairs):
     return pairs[-1][0]
 
 
+def fictional_phone(num: str) -> str | None:
+    """Seven in ten customers left a number, in North America's unassigned area code 555 so no
+    real phone is ever texted; drawn from the customer's number, not the random stream, so the
+    rest of the simulated business does not change with it."""
+    n = int(num)
+    return None if n % 10 >= 7 else f"+1 555-{n // 10_000 % 1_000:03d}-{n % 10_000:04d}"
+
+
 def ascii_fold(s: str) -> str:
     """'Zoë O'Brien' -> 'zoeobrien': e-mail addresses and handles stay ASCII."""
     return "".join(
@@ -241,6 +249,7 @@ class Customer:
         email = f"{ascii_fold(self.first)}.{ascii_fold(self.last)}.{self.num}@{rng.choice(DOMAINS)}"
         camp = self.campaign.campaign_id if self.campaign else None
         base = [self.cid, email, name, self.country, self.created, self.channel, camp, self.created]
+        base.append(fictional_phone(self.num))
         rows.customers.append(tuple(base))
         if rng.random() < 0.08:
             tv = self.created + rng.randint(DAY, max(DAY + 1, self.t_end - self.created))

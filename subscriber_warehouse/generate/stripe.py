@@ -885,6 +885,7 @@ def _customers(customers: pd.DataFrame) -> pd.DataFrame:
             "id": customers["customer_id"],
             "email": customers["email"],
             "name": customers["full_name"],
+            "phone": customers["phone"],
             "created": _micros(customers["created_at"]),
             "currency": customers["currency"].str.lower(),
             "address_country": customers["country"],

@@ -33,7 +33,8 @@ final as (
         created_at,
         acquisition_channel,
         acquisition_campaign_id,
-        updated_at
+        updated_at,
+        phone
     from ranked
     where copy_rank = 1
 

@@ -25,6 +25,7 @@ final as (
         customers.acquisition_channel,
         customers.acquisition_campaign_id,
         customers.updated_at,
+        customers.phone,
         customers._source_file,
         customers._source_row
 

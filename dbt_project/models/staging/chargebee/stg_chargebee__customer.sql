@@ -12,6 +12,7 @@ final as (
         id as customer_id,
         email,
         nullif(trim(coalesce(first_name, '') || ' ' || coalesce(last_name, '')), '') as full_name,
+        phone,
         upper({{ json_text('billing_address', '$.country') }}) as country,
         created_at,
         coalesce(updated_at, created_at) as updated_at,

@@ -12,6 +12,7 @@ final as (
         id as customer_id,
         email,
         name as customer_name,
+        phone,
         upper(address_country) as country,
         upper(currency) as currency,
         created as created_at,

@@ -25,6 +25,7 @@ final as (
         customers.acquisition_channel,
         customers.acquisition_campaign_id,
         coalesce(customers.created_at, customers._fivetran_synced) as updated_at,
+        customers.phone,
         customers._source_file,
         customers._source_row
 
