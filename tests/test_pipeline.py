@@ -142,7 +142,8 @@ def test_run_fails_clearly_on_a_broken_file(landing, tmp_path):
 
 
 def test_dbt_docs_generate_documents_every_mart(warehouse, tmp_path):
-    env = {**os.environ, "SW_WAREHOUSE": str(warehouse)}
+    # read-only, as every reader of the shared run's file must be: the other test worker reads it
+    env = {**os.environ, "SW_WAREHOUSE": str(warehouse), "SW_DBT_TARGET": "read_only"}
     root = Path(__file__).resolve().parent.parent
     dbt = str(Path(sys.executable).parent / "dbt")
     done = subprocess.run(
