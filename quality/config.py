@@ -30,6 +30,7 @@ SEVERITY: dict[str, str] = {
     "probability_bounds": "error",
     "coverage": "error",
     "non_negative_value": "error",
+    "interval_order": "error",
 }
 # any check's severity can be set by SW_GATE_<CHECK> (e.g. SW_GATE_FRESHNESS=error)
 SEVERITY = {

@@ -153,6 +153,19 @@ MART_SUITES: dict[str, list[Check]] = {
             applies_sql=HAS_SUBSCRIPTIONS,
         ),
     ],
+    "mrr_forecast": [
+        # every interval holds its point, the 95 % one the 80 % one; nothing below zero
+        Check(
+            "interval_order",
+            "interval_order",
+            """select point - lower_80 as below_point, lower_80 - lower_95 as below_80,
+                upper_80 - point as above_point, upper_95 - upper_80 as above_80, lower_95
+            from marts.mrr_forecast""",
+            _between(["below_point", "below_80", "above_point", "above_80", "lower_95"], 0),
+            min_rows=1,
+            applies_sql=HAS_SUBSCRIPTIONS,
+        ),
+    ],
     "purchase_clv_predictions": [
         Check(
             "probability_bounds",

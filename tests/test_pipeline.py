@@ -63,9 +63,9 @@ def test_run_shows_each_step_as_it_ends(landing, utc_run):
     (dbt,) = [line for line in lines if re.match(step.format("dbt_models"), line)]
     nodes = int(re.search(r", (\d+) dbt nodes built or tested$", dbt).group(1))
     assert nodes > 300
-    # 14 raw loads and their 14 gates, 2 dbt steps, 3 predictive steps and 6 metric gates,
+    # 14 raw loads and their 14 gates, 2 dbt steps, 4 predictive steps and 7 metric gates,
     # publish, exports, report
-    assert len([line for line in lines if re.match(step.format(r"\w+"), line)]) == 42
+    assert len([line for line in lines if re.match(step.format(r"\w+"), line)]) == 44
 
 
 def test_marts_are_built_and_bridge_closes(warehouse):
@@ -246,6 +246,35 @@ def test_one_off_purchase_clv_is_published(warehouse):
         "select count(*), avg(probability_alive) from marts.purchase_clv_predictions",
     )[0]
     assert rows > 100 and 0 < alive < 1
+
+
+def test_the_forecast_starts_at_the_latest_month_and_beats_the_naive_ones(warehouse):
+    (latest,) = query(warehouse, "select max(month_start) from marts.subscription_metrics_monthly")
+    rows = query(
+        warehouse,
+        "select origin_month, count(*), min(months_ahead), max(months_ahead), "
+        "count(distinct metric), count(distinct scenario) from marts.mrr_forecast group by 1",
+    )
+    assert rows == [(latest[0], 12 * 3 * 3, 1, 12, 3, 3)]
+    # the input's MRR at the origin is the month's MRR the marts report, but for the rounding
+    # of each customer's MRR to cents
+    (forecast_input, reported, customers) = query(
+        warehouse,
+        "select (select sum(mrr) from marts.forecast_subscription_months where month_start = m), "
+        "(select mrr_end from marts.subscription_metrics_monthly where month_start = m), "
+        "(select customers_end from marts.subscription_metrics_monthly where month_start = m) "
+        f"from (select date '{latest[0]}' as m)",
+    )[0]
+    assert float(forecast_input) == pytest.approx(float(reported), abs=0.005 * customers)
+    mape = dict(
+        ((model, months), error)
+        for model, months, error in query(
+            warehouse, "select model, months_ahead, mape from marts.mrr_forecast_backtest"
+        )
+    )
+    for months in (6, 12):
+        assert mape[("forecast", months)] < mape[("last_value", months)]
+        assert mape[("forecast", months)] < mape[("linear_trend_6m", months)]
 
 
 def _latest_preferences(landing: Path) -> pd.DataFrame:

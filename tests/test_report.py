@@ -599,6 +599,7 @@ CHARTS = {
 WIDTHS = (1400, 820)  # a desktop window, and one narrow enough that every chart is full width
 RISK_CHARTS = {"risk-tiers", "risk-probability", "value-risk", "audiences"}
 PURCHASE_CHARTS = {"purchase-spend", "purchase-alive"}
+FORECAST_CHARTS = {"forecast-mrr", "forecast-backtest"}
 
 
 def marts(warehouse: Path) -> set[str]:
@@ -608,7 +609,13 @@ def marts(warehouse: Path) -> set[str]:
 
 def mart_rows(warehouse: Path) -> dict[str, int]:
     """Rows of the model and audience marts in the file; a mart that is absent is not a key."""
-    names = {"churn_risk_scores", "customer_segments", "purchase_clv_predictions", *AUDIENCES}
+    names = {
+        "churn_risk_scores",
+        "customer_segments",
+        "purchase_clv_predictions",
+        "mrr_forecast",
+        *AUDIENCES,
+    }
     return {
         name: query(warehouse, f"select count(*) from marts.{name}")[0][0]
         for name in names & marts(warehouse)
@@ -627,6 +634,8 @@ def charts_with_data(rows: dict[str, int]) -> set[str]:
         expected.add("audiences")
     if rows.get("purchase_clv_predictions"):
         expected |= PURCHASE_CHARTS
+    if rows.get("mrr_forecast"):
+        expected |= FORECAST_CHARTS
     return expected
 
 
@@ -650,6 +659,7 @@ MONEY_AXES = {
     "clv-distribution": "xaxis",
     "acquisition-cac": "xaxis",
     "purchase-spend": "xaxis",
+    "forecast-mrr": "yaxis",
 }
 
 

@@ -49,6 +49,9 @@ CONTRACT_METRICS = {
     "segment_logo_churn_rate",
     "predicted_clv",
     "audience_size",
+    "forecast_mrr",
+    "forecast_arr",
+    "forecast_customers",
 }
 
 
@@ -387,6 +390,27 @@ def test_trial_conversion_rate_by_month_equals_trial_conversion_monthly(mf, ware
     for month, started, converted in want:
         assert int(got[month]["trials_started"]) == started
         assert _same_rate(_rate(got[month]["trial_conversion_rate"]), converted / started), month
+
+
+@pytest.mark.slow
+def test_forecast_mrr_and_its_bounds_by_month_and_scenario_equal_mrr_forecast(mf, warehouse):
+    rows = mf(
+        "--metrics", "forecast_mrr,forecast_mrr_lower_80,forecast_mrr_upper_95",
+        "--group-by", "metric_time__month,forecast_month__scenario",
+    )  # fmt: skip
+    got = {(_month(r), r["forecast_month__scenario"]): r for r in rows}
+    want = query(
+        warehouse,
+        "select strftime(month_start, '%Y-%m-%d'), scenario, point, lower_80, upper_95 "
+        "from marts.mrr_forecast where metric = 'mrr'",
+    )
+    assert set(got) == {(month, scenario) for month, scenario, *_ in want}
+    assert len(want) == 12 * 3
+    for month, scenario, point, lower_80, upper_95 in want:
+        row = got[(month, scenario)]
+        assert float(row["forecast_mrr"]) == pytest.approx(point, rel=1e-9)
+        assert float(row["forecast_mrr_lower_80"]) == pytest.approx(lower_80, rel=1e-9)
+        assert float(row["forecast_mrr_upper_95"]) == pytest.approx(upper_95, rel=1e-9)
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
 """Predictive marts fitted in Python on the gated warehouse: contractual CLV (sBG), one-off
-purchase CLV (BG/NBD + Gamma-Gamma) and churn-risk scores."""
+purchase CLV (BG/NBD + Gamma-Gamma), churn-risk scores and the MRR forecast."""
 
 import time
 
@@ -10,6 +10,7 @@ from orchestration.resources import WAREHOUSE_POOL, Warehouse
 from subscriber_warehouse.churn.warehouse import write_churn_risk
 from subscriber_warehouse.clv.contractual import write_predictions
 from subscriber_warehouse.clv.purchases import write_purchase_predictions
+from subscriber_warehouse.forecast.warehouse import write_forecast
 
 
 def _mart(name: str) -> dg.AssetKey:
@@ -19,7 +20,13 @@ def _mart(name: str) -> dg.AssetKey:
 CLV_KEYS = {name: _mart(name) for name in ("clv_predictions", "retention_projection")}
 PURCHASE_KEY = _mart("purchase_clv_predictions")
 CHURN_KEYS = {name: _mart(name) for name in ("churn_risk_scores", "churn_model_evaluation")}
-PREDICTIVE_KEYS = [*CLV_KEYS.values(), PURCHASE_KEY, *CHURN_KEYS.values()]
+FORECAST_KEYS = {name: _mart(name) for name in ("mrr_forecast", "mrr_forecast_backtest")}
+PREDICTIVE_KEYS = [
+    *CLV_KEYS.values(),
+    PURCHASE_KEY,
+    *CHURN_KEYS.values(),
+    *FORECAST_KEYS.values(),
+]
 
 _SPEC = {
     "group_name": "predictive",
@@ -124,4 +131,52 @@ def churn_risk(context: dg.AssetExecutionContext, warehouse: Warehouse):
         )
 
 
-predictive_assets = [contractual_clv, purchase_clv, churn_risk]
+_FORECAST_INPUTS = [_mart("forecast_subscription_months"), _mart("subscription_metrics_monthly")]
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            FORECAST_KEYS["mrr_forecast"],
+            deps=_FORECAST_INPUTS,
+            description="MRR, ARR and paying customers for the next 12 months from the latest "
+            "month, per scenario: point forecast with 80 % and 95 % intervals "
+            "(subscriber_warehouse/forecast).",
+            **_SPEC,
+        ),
+        dg.AssetSpec(
+            FORECAST_KEYS["mrr_forecast_backtest"],
+            deps=_FORECAST_INPUTS,
+            description="The forecast from each of the 12 months before the latest, on the data "
+            "cut there, against what happened and against two naive forecasts: MAPE, bias and "
+            "interval coverage at 1, 3, 6 and 12 months ahead.",
+            **_SPEC,
+        ),
+    ],
+    pool=WAREHOUSE_POOL,
+)
+def mrr_forecast(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    started = time.perf_counter()
+    with warehouse.connection() as con:
+        rows = write_forecast(con)
+        mape = {
+            f"{model} {months} months": round(error, 4)
+            for model, months, error in con.execute(
+                "select model, months_ahead, mape from marts.mrr_forecast_backtest "
+                "where months_ahead in (6, 12) order by all"
+            ).fetchall()
+        }
+    seconds = round(time.perf_counter() - started, 2)
+    context.log.info(f"backtest MAPE: {mape}")
+    for name, key in FORECAST_KEYS.items():
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={
+                "dagster/row_count": rows[name],
+                "fit_seconds": seconds,
+                "backtest_mape": dg.MetadataValue.json(mape),
+            },
+        )
+
+
+predictive_assets = [contractual_clv, purchase_clv, churn_risk, mrr_forecast]

@@ -95,6 +95,19 @@ _QUERIES = {
             predicted_spend, horizon_weeks
         from marts.purchase_clv_predictions
     """,
+    # the forecast from the newest as-of month only: the page continues the actuals it shows
+    "mrr_forecast": """
+        select origin_month, month_start, months_ahead, metric, scenario, point,
+            lower_80, upper_80, lower_95, upper_95
+        from marts.mrr_forecast
+        where origin_month = (select max(origin_month) from marts.mrr_forecast)
+        order by metric, scenario, month_start
+    """,
+    "mrr_forecast_backtest": """
+        select model, months_ahead, origins, mape, bias, coverage_80, coverage_95
+        from marts.mrr_forecast_backtest
+        order by months_ahead, model
+    """,
 }
 
 _REQUIRED = {
@@ -113,6 +126,8 @@ OPTIONAL = {
     "risk_probabilities": ("churn_risk_scores",),
     "segments": ("customer_segments",),
     "purchases": ("purchase_clv_predictions",),
+    "mrr_forecast": ("mrr_forecast",),
+    "mrr_forecast_backtest": ("mrr_forecast_backtest",),
 }
 
 

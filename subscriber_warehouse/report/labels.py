@@ -17,6 +17,18 @@ AUDIENCES = {
     "audience_re_engage": "re-engage",
 }
 PREFERRED_CHANNELS = {"email": "e-mail", "sms": "SMS", "none": "no consent"}
+# marts.mrr_forecast.scenario: the base forecast, and the two what-ifs it was re-run with
+FORECAST_SCENARIOS = {
+    "base": "base forecast",
+    "churn_minus_10pct": "churn 10% lower",
+    "new_mrr_plus_10pct": "new MRR 10% higher",
+}
+# marts.mrr_forecast_backtest.model: the forecast and the naive baselines it is measured against
+FORECAST_MODELS = {
+    "forecast": "forecast",
+    "last_value": "last value",
+    "linear_trend_6m": "linear trend of the last 6 months",
+}
 # the months one billing period lasts: the inverse of dbt's monthly_factor macro (the factor MRR
 # is normalised by), so a weekly plan's period is 12/52 of a month
 MONTHS_PER_INTERVAL = {"day": 12 / 365, "week": 12 / 52, "month": 1.0, "year": 12.0}
@@ -38,6 +50,14 @@ def audience(name: str) -> str:
 
 def preferred_channel(code: str) -> str:
     return PREFERRED_CHANNELS.get(code, words(code))
+
+
+def forecast_scenario(code: str) -> str:
+    return FORECAST_SCENARIOS.get(code, words(code))
+
+
+def forecast_model(code: str) -> str:
+    return FORECAST_MODELS.get(code, words(code))
 
 
 def billing_interval(segment: str) -> tuple[str, int] | None:

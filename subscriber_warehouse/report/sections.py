@@ -16,6 +16,7 @@ from subscriber_warehouse.clv.contractual import MIN_SUBSCRIPTIONS
 from subscriber_warehouse.clv.purchases import HORIZON_WEEKS, MIN_CUSTOMERS, MIN_REPEAT_CUSTOMERS
 from subscriber_warehouse.report import audience_charts as audience
 from subscriber_warehouse.report import customer_charts as customer
+from subscriber_warehouse.report import forecast_charts as forecast
 from subscriber_warehouse.report import labels
 from subscriber_warehouse.report import purchase_charts as purchase
 from subscriber_warehouse.report import revenue_charts as revenue
@@ -81,9 +82,12 @@ def build_sections(data: ReportData) -> list[Section]:
         _cohort_section(data),
         _trial_section(data),
         _value_section(data),
-        _risk_section(data),
-        _acquisition_section(data),
     ]
+    # a warehouse published before the MRR forecast was modelled has no such section at all,
+    # nor a business without subscriptions: it has no MRR to forecast
+    if data["mrr_forecast"] is not None and data.subscribed:
+        sections.append(_forecast_section(data))
+    sections += [_risk_section(data), _acquisition_section(data)]
     # a warehouse published before one-off purchases were modelled has no such section at all
     if data["purchases"] is not None:
         sections.append(_purchase_section(data["purchases"], data.contract.currency))
@@ -254,6 +258,53 @@ def _value_section(data: ReportData) -> Section:
             "Survival by billing interval, in months: observed (dots, where at least "
             f"{customer.MIN_AT_RISK} at risk) vs sBG projection (dashes)",
             customer.retention_projection(projection),
+        )
+    return section
+
+
+FORECAST_NOTE = (
+    "Actual MRR, then the base forecast with its 80% and 95% intervals (the darker and the "
+    "lighter band); dashed, the forecast with churn 10% lower or new MRR 10% higher. The "
+    "backtest forecast earlier months and compared with what happened: MAPE is the mean "
+    "absolute percentage error, a negative bias an under-forecast, coverage the share of "
+    "actuals inside the interval."
+)
+NO_FORECAST = Notice(
+    "No forecast",
+    "too few months of MRR history to forecast from (marts.subscription_metrics_monthly); "
+    "marts.mrr_forecast has no MRR rows",
+)
+NO_BACKTEST = Notice(
+    "No backtest",
+    "too few months of MRR history to forecast earlier months and compare with what happened; "
+    "marts.mrr_forecast_backtest has no rows",
+)
+
+
+def _forecast_section(data: ReportData) -> Section:
+    rows, backtest = data["mrr_forecast"], data["mrr_forecast_backtest"]
+    mrr = rows[rows["metric"] == "mrr"]
+    horizon = int(mrr["months_ahead"].max()) if len(mrr) else 12
+    # the verdict is computed from the backtest rows, so the note says it only when there are some
+    has_backtest = backtest is not None and not backtest.empty
+    verdict = f" {forecast.backtest_verdict(backtest)}" if has_backtest else ""
+    section = Section("forecast", f"MRR forecast, next {horizon} months", FORECAST_NOTE + verdict)
+    currency = data.contract.currency
+    if mrr.empty:
+        section.notify(NO_FORECAST)
+    else:
+        section.charts["forecast-mrr"] = Chart(
+            f"MRR: actual, and forecast for the next {horizon} months ({currency})",
+            forecast.mrr_forecast(data["metrics"], mrr, currency),
+        )
+    if backtest is None:
+        section.absent("mrr_forecast_backtest")
+    elif backtest.empty:
+        section.notify(NO_BACKTEST)
+    else:
+        section.charts["forecast-backtest"] = Chart(
+            "Backtest: forecast error by months ahead, vs naive baselines",
+            forecast.backtest_table(backtest),
         )
     return section
 

@@ -14,6 +14,10 @@ MOVEMENT_COLOURS = {
 TIER_COLOURS = {"high": "#e53935", "medium": "#ffa726", "low": "#66bb6a"}
 SERIES_COLOURS = ("#1e88e5", "#e53935", "#8e24aa", "#fb8c00", "#00897b", "#6d4c41", "#546e7a")
 NEUTRAL = "#90a4ae"
+FORECAST_LINE = "#0d47a1"  # a darker shade of the actual line's blue: the same series, ahead
+# the forecast's intervals in the actual line's blue (SERIES_COLOURS[0]): the wider, less likely
+# 95 % band lighter than the 80 % one inside it
+INTERVAL_FILLS = {95: "rgba(30, 136, 229, 0.12)", 80: "rgba(30, 136, 229, 0.28)"}
 
 # d3 formats, rendered by plotly.js with its built-in en-US locale on every machine
 MONEY = ",.0f"
