@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from subscriber_warehouse.forecast.backtest import naive_forecasts, summarise
-from subscriber_warehouse.forecast.model import History, Scenario, forecast, month_number
+from subscriber_warehouse.forecast.model import (
+    History,
+    NewBusiness,
+    Scenario,
+    forecast,
+    month_number,
+)
 from subscriber_warehouse.forecast.warehouse import forecast_tables
 
 COHORT = 4096  # 2**12 subscriptions start every month; half of those paying leave each month
@@ -184,3 +190,22 @@ def test_a_business_without_subscriptions_gets_empty_tables():
     forecasts, backtest = forecast_tables(empty, 12, 12, [Scenario("base")])
     assert forecasts.empty and backtest.empty
     assert "upper_95" in forecasts.columns and "coverage_95" in backtest.columns
+
+
+def test_with_24_months_a_calendar_month_keeps_its_seasonal_share():
+    """New MRR of 100 a month and 200 every December: the centred 12-month average is
+    (11 × 100 + 200) / 12 = 108.33 every month, December's index 200 / 108.33 = 1.846 and the
+    others' 0.923 (mean 1); the adjusted series is flat at 108.33, so ahead: 100, and 200 in
+    December. With 23 months there is no index yet and the line through the last 12 months
+    (a December spike at its end) slopes up instead."""
+
+    def series(start: str, months: int) -> tuple[pd.Series, int]:
+        numbers = month_number(pd.date_range(start, periods=months, freq="MS"))
+        values = [200.0 if number % 12 == 11 else 100.0 for number in numbers]
+        return pd.Series(values, index=numbers), int(numbers[-1])
+
+    seasonal = NewBusiness.project(*series("2022-01-01", 36), horizon=12)
+    assert seasonal.ahead == pytest.approx([100.0] * 11 + [200.0])
+    flat_start = NewBusiness.project(*series("2023-02-01", 23), horizon=12)
+    # the least-squares line through 100 × 11 then 200: slope 100 × (11 - 5.5) / 143 = 3.846
+    assert np.diff(flat_start.ahead) == pytest.approx([100 * 5.5 / 143] * 11)

@@ -43,8 +43,12 @@ def censored_log_likelihood(alpha: float, beta: float, periods, churned, weights
 def fit_censored(periods, churned) -> tuple[float, float, float]:
     """Maximum-likelihood α, β (and the log-likelihood) from lifetimes, grouped for speed."""
     frame = pd.DataFrame({"t": periods, "c": churned}).value_counts().reset_index()
+    # arrays, not columns: the optimiser evaluates the likelihood thousands of times
+    t, c, n = (
+        frame[name].to_numpy(dtype) for name, dtype in (("t", float), ("c", bool), ("count", float))
+    )
     params, ll, _ = fit_log_params(
-        lambda p: -censored_log_likelihood(p[0], p[1], frame["t"], frame["c"], frame["count"]),
+        lambda p: -censored_log_likelihood(p[0], p[1], t, c, n),
         np.array([1.0, 1.0]),
         np.array([0.5, 3.0]),
     )

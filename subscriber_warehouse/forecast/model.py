@@ -189,7 +189,8 @@ def _trend(values: np.ndarray) -> tuple[float, float, np.ndarray]:
 
 @dataclass(frozen=True)
 class NewBusiness:
-    """A monthly series' trend (last TREND_MONTHS months) projected ahead, with seasonality."""
+    """A monthly series' trend (last TREND_MONTHS months) projected ahead; once SEASONAL_MONTHS
+    months exist, the trend of the seasonally adjusted series, times each month's index."""
 
     ahead: np.ndarray  # expected value per month ahead (1..H)
     residuals: np.ndarray
@@ -197,27 +198,30 @@ class NewBusiness:
     @classmethod
     def project(cls, series: pd.Series, origin: int, horizon: int) -> NewBusiness:
         """`series`: values by month number up to the origin (missing months are 0)."""
-        months = np.arange(origin - TREND_MONTHS + 1, origin + 1)
-        first = series.index.min() if len(series) else origin
-        recent = series.reindex(months[months >= first], fill_value=0.0).to_numpy(float)
-        intercept, slope, residuals = _trend(recent)
-        steps = np.arange(len(recent), len(recent) + horizon)
-        ahead = np.maximum(intercept + slope * steps, 0.0)
-        history = series.reindex(np.arange(first, origin + 1), fill_value=0.0)
+        first = int(series.index.min()) if len(series) else origin
+        history = series.reindex(np.arange(first, origin + 1), fill_value=0.0).astype(float)
+        index = pd.Series(1.0, index=np.arange(12))
         if len(history) >= SEASONAL_MONTHS:
-            ahead = ahead * _seasonal_index(history.iloc[-SEASONAL_MONTHS:], origin, horizon)
+            index = _seasonal_index(history.iloc[-SEASONAL_MONTHS:])
+        recent = history.iloc[-TREND_MONTHS:]
+        adjusted = recent.to_numpy() / index.reindex(recent.index % 12).to_numpy()
+        intercept, slope, residuals = _trend(adjusted)
+        steps = np.arange(len(adjusted), len(adjusted) + horizon)
+        months_ahead = (origin + np.arange(1, horizon + 1)) % 12
+        ahead = np.maximum(intercept + slope * steps, 0.0) * index.reindex(months_ahead).to_numpy()
         return cls(ahead, residuals)
 
 
-def _seasonal_index(history: pd.Series, origin: int, horizon: int) -> np.ndarray:
-    """Per month ahead: its calendar month's mean ratio of actual to a linear trend, normalised
-    to a mean of 1 over the year."""
-    intercept, slope, _ = _trend(history.to_numpy(float))
-    fitted = intercept + slope * np.arange(len(history))
-    ratio = np.divide(history.to_numpy(float), fitted, out=np.ones(len(history)), where=fitted > 0)
-    by_calendar = pd.Series(ratio).groupby(history.index.to_numpy() % 12).mean()
-    by_calendar = by_calendar / by_calendar.mean()
-    return by_calendar.reindex((origin + np.arange(1, horizon + 1)) % 12, fill_value=1.0).to_numpy()
+def _seasonal_index(history: pd.Series) -> pd.Series:
+    """Per calendar month (0 = January): its mean ratio of actual to the centred 12-month moving
+    average (classical decomposition: the average holds every calendar month once, so the
+    seasonal months do not tilt the trend), normalised to a mean of 1 over the year."""
+    weights = np.r_[0.5, np.ones(11), 0.5] / 12
+    centred = np.convolve(history.to_numpy(float), weights, mode="valid")
+    actual = history.iloc[6 : 6 + len(centred)]
+    ratio = np.divide(actual.to_numpy(), centred, out=np.ones(len(centred)), where=centred > 0)
+    by_calendar = pd.Series(ratio).groupby(actual.index.to_numpy() % 12).mean()
+    return (by_calendar / by_calendar.mean()).reindex(np.arange(12), fill_value=1.0)
 
 
 def entering_mrr(subscriptions: pd.DataFrame) -> pd.Series:
