@@ -16,11 +16,16 @@ INCREMENTAL_SOURCE = dg.AssetKey(["raw", "usage_events"])
 REPROCESS_FROM_ENV = "SW_REPROCESS_FROM"
 
 
+# dbt unit tests check the SQL on fixed rows, the same in every run: they run in `make test`
+# (tests/test_dbt_unit_tests.py), not in a pipeline run, as dbt advises for production
+WITHOUT_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
+
+
 def build_args(tags: Mapping[str, str]) -> list[str]:
     """`dbt build` for a run with these tags: a full-refresh run rebuilds incremental models
     whole. dbt models are not partitioned in Dagster: every run updates each one as a whole
     table, whatever days it loaded."""
-    return ["build", "--full-refresh"] if is_full_refresh(tags) else ["build"]
+    return ["build", *WITHOUT_UNIT_TESTS, *(["--full-refresh"] if is_full_refresh(tags) else [])]
 
 
 def reprocess_from(tags: Mapping[str, str], loaded_since_last_build: str | None = None) -> str:

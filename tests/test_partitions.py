@@ -173,9 +173,10 @@ def test_dbt_rebuilds_incremental_models_from_the_runs_first_day():
     assert reprocess_from(range_tags("2024-03-01", "2024-03-05")) == "2024-03-01"
     full_refresh = {FULL_REFRESH_TAG: "true", **range_tags("2024-03-01", "2024-03-05")}
     assert reprocess_from(full_refresh) == ""
-    assert build_args(full_refresh) == ["build", "--full-refresh"]
+    unit_tests_out = ["--exclude-resource-type", "unit_test"]
+    assert build_args(full_refresh) == ["build", *unit_tests_out, "--full-refresh"]
     assert reprocess_from({}) == ""
-    assert build_args({partitions.PARTITION_TAG: "2024-03-05"}) == ["build"]
+    assert build_args({partitions.PARTITION_TAG: "2024-03-05"}) == ["build", *unit_tests_out]
     # days loaded since the last build that the run's own days do not cover
     assert reprocess_from({partitions.PARTITION_TAG: "2024-03-05"}, "2024-02-01") == "2024-02-01"
     assert reprocess_from({partitions.PARTITION_TAG: "2024-03-05"}, "2024-03-09") == "2024-03-05"
