@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -269,6 +270,19 @@ class OpenedPage:
     layouts: dict[str, dict]
     stale: str | None  # the stale-data banner's text, None when there is none
     overlaps: list[str]  # drawn text (ticks, legends, bar and cell labels) running into other
+
+
+def report_in_currency(currency: str, folder: Path, monkeypatch) -> None:
+    """Make the report read a copy of dbt_project.yml whose reporting currency is `currency`."""
+    from subscriber_warehouse.report import data as report_data
+
+    project = folder / "dbt_project.yml"
+    text = report_data.DBT_PROJECT.read_text(encoding="utf-8")
+    project.write_text(
+        re.sub(r"reporting_currency: \w+", f"reporting_currency: {currency}", text),
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(report_data, "DBT_PROJECT", project)
 
 
 def chromium_path() -> str:

@@ -22,6 +22,7 @@ from report_helpers import (
     make_purchase_only_warehouse,
     make_small_warehouse,
     open_in_chromium,
+    report_in_currency,
     small_tables,
     write_warehouse,
 )
@@ -482,14 +483,7 @@ def money_charts(sections) -> dict[str, object]:
 
 def test_amounts_carry_the_currency_of_the_dbt_project(small, tmp_path, monkeypatch):
     """Not a hard-coded USD: a project reporting in EUR shows EUR on tiles, axes and hovers."""
-    project = tmp_path / "dbt_project.yml"
-    project.write_text(
-        (ROOT / "dbt_project.yml")
-        .read_text(encoding="utf-8")
-        .replace(f"reporting_currency: {CURRENCY}", "reporting_currency: EUR"),
-        encoding="utf-8",
-    )
-    monkeypatch.setattr(report_data, "DBT_PROJECT", project)
+    report_in_currency("EUR", tmp_path, monkeypatch)
     data = report_data.load(small)
     assert data.contract.currency == "EUR"
     for chart_id, figure in money_charts(build_sections(data)).items():

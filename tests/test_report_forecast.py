@@ -13,6 +13,7 @@ from report_helpers import (
     METRICS,
     make_small_warehouse,
     open_in_chromium,
+    report_in_currency,
     small_tables,
     write_warehouse,
 )
@@ -198,14 +199,7 @@ def test_the_chart_draws_the_actuals_then_the_newest_forecast_from_the_last_actu
 
 
 def test_amounts_carry_the_currency_of_the_dbt_project(warehouse, tmp_path, monkeypatch):
-    project = tmp_path / "dbt_project.yml"
-    project.write_text(
-        (ROOT / "dbt_project.yml")
-        .read_text(encoding="utf-8")
-        .replace(f"reporting_currency: {CURRENCY}", "reporting_currency: EUR"),
-        encoding="utf-8",
-    )
-    monkeypatch.setattr(report_data, "DBT_PROJECT", project)
+    report_in_currency("EUR", tmp_path, monkeypatch)
     section = sections_of(warehouse)["forecast"]
     figure = section.charts["forecast-mrr"].figure
     assert figure.layout.yaxis.title.text == "MRR (EUR)"
