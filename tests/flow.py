@@ -26,3 +26,28 @@ def query(path: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+def dbt_unit_tests(working: Path, folder: Path, source: str = "native") -> tuple[dict, set]:
+    """Every dbt unit test of the project as `source` enables it, run on a copy of a run's
+    working database (dbt reads the column types of a model's inputs from it): the status of
+    each that ran, and the unit tests the manifest holds."""
+    import json
+    import shutil
+
+    database, target = folder / "unit-tests.duckdb", folder / "unit-tests-target"
+    shutil.copy(working, database)
+    env = {**os.environ, "SW_WAREHOUSE": str(database), "SW_BILLING_SOURCE": source}
+    env.pop("DBT_TARGET_PATH", None)
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "test", "--select", "test_type:unit"]
+        + ["--project-dir", str(root), "--profiles-dir", str(root)]
+        + ["--target-path", str(target), "--log-path", str(folder / "logs"), "--quiet"],
+        env=env,
+        cwd=root,
+        timeout=600,
+    )
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    manifest = json.loads((target / "manifest.json").read_text())
+    return {r["unique_id"]: r["status"] for r in results}, set(manifest["unit_tests"])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from flow import CUSTOMERS, cli, query
+from flow import CUSTOMERS, cli, dbt_unit_tests, query
 
 from subscriber_warehouse.publish import working_path
 
@@ -122,3 +122,14 @@ def test_every_source_row_is_mapped_or_left_out_with_a_reason(source, request):
         "where rows_quarantined > 0",
     )
     assert sorted(left_out) == sorted(accounted)
+
+
+@pytest.mark.parametrize("source", ["stripe", "chargebee"])
+def test_the_source_mapping_s_dbt_unit_tests_pass(source, request, tmp_path):
+    """A pipeline run leaves the unit tests out: the mapping's conventions are checked here."""
+    path, _ = request.getfixturevalue(source)
+    statuses, unit_tests = dbt_unit_tests(working_path(path), tmp_path, source)
+    assert set(statuses) == unit_tests
+    # unit_test.<project>.<model>.<test>: the source's own models' are among them
+    assert any(source in unit_test.split(".")[2] for unit_test in unit_tests)
+    assert set(statuses.values()) == {"pass"}, statuses
