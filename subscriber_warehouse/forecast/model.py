@@ -62,7 +62,8 @@ EPOCH_MONTH = 1970 * 12  # month_number of numpy's datetime64 month 0
 @dataclass(frozen=True)
 class History:
     """The forecast's inputs: subscriptions' paying month ends (marts.forecast_subscription_months)
-    and the monthly actuals (marts.subscription_metrics_monthly), months as month_number."""
+    in subscription and month order, and the monthly actuals (marts.subscription_metrics_monthly),
+    months as month_number. A cut keeps the order, so no forecast sorts again."""
 
     subscriptions: pd.DataFrame  # subscription, customer, month, mrr, segment, anchor_month,
     # anchor_at, months_per_period, days_per_period
@@ -88,7 +89,7 @@ class History:
                     [interval == "week", interval == "day"], [7 * count, count], np.nan
                 ),
             }
-        )
+        ).sort_values(["subscription", "month"], ignore_index=True)
         monthly = pd.DataFrame(
             {
                 "month": month_number(metrics["month_start"]),
@@ -126,7 +127,7 @@ def lifetimes(history: History, origin: int) -> pd.DataFrame:
     """One row per subscription known at `origin`: its lifetime for the sBG fit (censored when
     it pays at the origin) and, when it does, its MRR and periods begun."""
     rows = history.subscriptions
-    last = rows.sort_values("month").groupby("subscription", sort=False).tail(1)
+    last = rows.groupby("subscription", sort=False).tail(1)
     last = last.set_index("subscription").sort_index()
     paying = last["month"].to_numpy() == origin
     begun = periods_begun(last, np.where(paying, origin, last["month"].to_numpy()))
@@ -226,9 +227,8 @@ def _seasonal_index(history: pd.Series) -> pd.Series:
 
 def entering_mrr(subscriptions: pd.DataFrame) -> pd.Series:
     """Per month: MRR of subscriptions paying at its end that did not at the previous month's."""
-    rows = subscriptions.sort_values(["subscription", "month"])
-    previous = rows.groupby("subscription")["month"].shift()
-    entering = rows[previous.isna() | (previous != rows["month"] - 1)]
+    previous = subscriptions.groupby("subscription")["month"].shift()
+    entering = subscriptions[previous.isna() | (previous != subscriptions["month"] - 1)]
     return entering.groupby("month")["mrr"].sum()
 
 
@@ -342,7 +342,7 @@ def _new_subscription_survival(
 ) -> tuple[np.ndarray, np.ndarray]:
     """P(a new subscription still pays m months after its first month end), m = 0..H-1, mixed
     over the segments of the last RATE_MONTHS months' new subscriptions: by MRR and by count."""
-    first = subscriptions.sort_values("month").groupby("subscription").head(1)
+    first = subscriptions.groupby("subscription").head(1)
     recent = first[first["month"] > origin - RATE_MONTHS]
     recent = recent if len(recent) else first
     ages = np.arange(horizon)
