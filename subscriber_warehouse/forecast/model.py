@@ -172,12 +172,6 @@ class RenewalModel:
         return np.exp(cumulative[begun - 1 + renewals] - cumulative[begun - 1])
 
 
-def renewals_between(subscriptions: pd.DataFrame, origin: int, months_ahead: int) -> np.ndarray:
-    return periods_begun(subscriptions, origin + months_ahead) - periods_begun(
-        subscriptions, origin
-    )
-
-
 def _trend(values: np.ndarray) -> tuple[float, float, np.ndarray]:
     """Least-squares intercept and slope over positions 0..n-1, and the residuals."""
     x = np.arange(len(values), dtype=float)
@@ -266,10 +260,10 @@ def forecast(
     kept = np.ones((len(paying), horizon))
     for segment, rows in paying.groupby("segment"):
         at = paying.index.get_indexer(rows.index)
+        begun = rows["periods_begun"].to_numpy()  # at the origin
         for h in ahead:
-            kept[at, h - 1] = model.survival(
-                segment, rows["periods_begun"], renewals_between(rows, origin, h), scenario.churn
-            )
+            renewals = periods_begun(rows, origin + h) - begun
+            kept[at, h - 1] = model.survival(segment, begun, renewals, scenario.churn)
     mrr = paying["mrr"].to_numpy()
     existing_mrr, existing_var = mrr @ kept, (mrr**2) @ (kept * (1 - kept))
     lost = pd.DataFrame(np.log1p(-np.minimum(kept, 1 - 1e-12))).groupby(
