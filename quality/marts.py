@@ -139,6 +139,33 @@ MART_SUITES: dict[str, list[Check]] = {
             min_rows=1,
         ),
     ],
+    "uplift_scores": [
+        Check(
+            "probability_bounds",
+            "probability_bounds",
+            """select customer_id, retention_if_treated, retention_if_not, uplift,
+                uplift - (retention_if_treated - retention_if_not) as uplift_error
+            from marts.uplift_scores""",
+            lambda: (
+                _between(["retention_if_treated", "retention_if_not"], 0, 1)()
+                + _between(["uplift"], -1, 1)()
+                + _between(["uplift_error"], -1e-9, 1e-9)()
+                + [gxe.ExpectColumnValuesToBeUnique(column="customer_id")]
+            ),
+            min_rows=0,
+        ),
+        Check(
+            "coverage",
+            "coverage",
+            # every subscriber paying now is scored, unless no experiment could be learned from
+            # (the evaluation is empty and the asset says why)
+            """select case when (select count(*) from marts.uplift_model_evaluation) = 0 then 0
+                else (select count(*) from marts.churn_features where is_scoring_cutoff)
+                - (select count(*) from marts.uplift_scores) end as unscored_subscribers""",
+            _between(["unscored_subscribers"], 0, 0),
+            min_rows=1,
+        ),
+    ],
     "clv_predictions": [
         Check(
             "non_negative_value",

@@ -1,4 +1,4 @@
-"""The raw input contract (docs/raw-contract.md, version 3) as data.
+"""The raw input contract (docs/raw-contract.md, version 4) as data.
 
 The loader builds its typing and rejection SQL from these definitions, the generator writes
 columns in this order, and the tests check the docs and the generator against them, so the
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-CONTRACT_VERSION = 3
+CONTRACT_VERSION = 4
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 
 # Logical type -> DuckDB type of the raw column.
@@ -339,6 +339,25 @@ TABLES: dict[str, Table] = {
                     "touch_type",
                     enum=("sent", "delivered", "opened", "clicked", "converted", "unsubscribed"),
                 ),
+                # contract 4, optional in a file: the assignment the touch answers, and its offer
+                Column("assignment_id", nullable=True),
+                Column("offer", nullable=True),
+            ),
+        ),
+        Table(
+            "campaign_assignments",
+            grain="one row per customer assigned to an arm of a campaign",
+            key=("assignment_id",),
+            columns=(
+                Column("assignment_id"),
+                Column("campaign_id"),
+                Column("customer_id"),
+                Column("audience", nullable=True),
+                Column("arm", enum=("treatment", "holdout")),
+                Column("offer", nullable=True),
+                Column("offer_discount_pct", "decimal", nullable=True, min=0, max=100),
+                Column("offer_months", "int", nullable=True, min=1),
+                Column("assigned_at", "ts"),
             ),
         ),
         Table(

@@ -33,6 +33,7 @@ COPIED = {
     "support_tickets",
     "campaigns",
     "campaign_touches",
+    "campaign_assignments",
     "preferences",
     "customer_attributes",
     "social_interactions",

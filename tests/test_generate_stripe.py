@@ -34,6 +34,7 @@ KEPT = (
     "support_tickets",
     "campaigns",
     "campaign_touches",
+    "campaign_assignments",
     "preferences",
     "customer_attributes",
     "social_interactions",

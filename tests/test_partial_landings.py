@@ -21,6 +21,7 @@ NOT_BILLING = (
     "support_tickets",
     "campaigns",
     "campaign_touches",
+    "campaign_assignments",
     "social_interactions",
     "preferences",
     "customer_attributes",

@@ -63,9 +63,9 @@ def test_run_shows_each_step_as_it_ends(landing, utc_run):
     (dbt,) = [line for line in lines if re.match(step.format("dbt_models"), line)]
     nodes = int(re.search(r", (\d+) dbt nodes built or tested$", dbt).group(1))
     assert nodes > 300
-    # 14 raw loads and their 14 gates, 2 dbt steps, 4 predictive steps and 7 metric gates,
+    # 15 raw loads and their 15 gates, 2 dbt steps, 5 predictive steps and 8 metric gates,
     # publish, exports, report
-    assert len([line for line in lines if re.match(step.format(r"\w+"), line)]) == 44
+    assert len([line for line in lines if re.match(step.format(r"\w+"), line)]) == 48
 
 
 def test_marts_are_built_and_bridge_closes(warehouse):
@@ -297,6 +297,8 @@ def test_audience_exports_never_reach_a_customer_who_opted_out(landing, warehous
     assert {p.name for p in exports.iterdir()} == {"latest", run_dir.name}
     prefs = _latest_preferences(landing)
     with_phone = _with_a_phone(landing)
+    assignments = pd.read_csv(run_dir / "audience_assignments.csv")
+    held_out = assignments[assignments["arm"] == "holdout"]
     exported = 0
     for channel, consent in (
         ("email", "email_opt_in"),
@@ -306,11 +308,22 @@ def test_audience_exports_never_reach_a_customer_who_opted_out(landing, warehous
         consented = set(prefs.index[prefs[consent] == "true"])
         for file in run_dir.glob(f"audience_*__{channel}.csv"):
             customers = set(pd.read_csv(file)["customer_id"])
-            if file.name.startswith("audience_dunning__"):  # a service message: everyone reachable
-                (audience,) = query(
-                    warehouse, "select list(customer_id) from marts.audience_dunning"
+            audience = file.name.removeprefix("audience_").removesuffix(f"__{channel}.csv")
+            # no customer held out of the audience is contacted
+            assert not customers & set(
+                held_out.loc[held_out["audience"] == audience, "customer_id"]
+            )
+            if audience in ("dunning", "dunning_outreach"):  # service: everyone reachable
+                (members,) = query(
+                    warehouse, f"select list(customer_id) from marts.audience_{audience}"
                 )
-                reachable = set(audience[0])  # every native customer has an e-mail
+                treated = set(
+                    assignments.loc[
+                        (assignments["audience"] == audience) & (assignments["arm"] == "treatment"),
+                        "customer_id",
+                    ]
+                )
+                reachable = set(members[0] or []) & treated  # every native customer has an e-mail
                 if channel == "sms":
                     reachable &= with_phone
                 assert customers == reachable, file.name

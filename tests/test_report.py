@@ -594,6 +594,23 @@ WIDTHS = (1400, 820)  # a desktop window, and one narrow enough that every chart
 RISK_CHARTS = {"risk-tiers", "risk-probability", "value-risk", "audiences"}
 PURCHASE_CHARTS = {"purchase-spend", "purchase-alive"}
 FORECAST_CHARTS = {"forecast-mrr", "forecast-backtest"}
+# the experiment charts -> the rows (mart_rows' keys) that draw them; campaign_lift's complete
+# windows draw the table, those of its longest window with a lift the lift chart
+EXPERIMENT_CHARTS = {
+    "experiments-lift": "campaign_lift complete longest",
+    "experiments-lift-table": "campaign_lift complete",
+    "experiments-targeting": "uplift_model_evaluation",
+    "experiments-targeting-mrr": "uplift_model_evaluation",
+    "experiments-actions": "next_best_action",
+}
+LIFT_WINDOWS = """
+    select count(*) filter (where is_window_complete),
+        count(*) filter (
+            where is_window_complete and retention_lift is not null
+                and window_days = (select max(window_days) from marts.campaign_lift)
+        )
+    from marts.campaign_lift
+"""
 
 
 def marts(warehouse: Path) -> set[str]:
@@ -608,12 +625,19 @@ def mart_rows(warehouse: Path) -> dict[str, int]:
         "customer_segments",
         "purchase_clv_predictions",
         "mrr_forecast",
+        "campaign_lift",
+        "uplift_model_evaluation",
+        "next_best_action",
         *AUDIENCES,
     }
-    return {
+    rows = {
         name: query(warehouse, f"select count(*) from marts.{name}")[0][0]
         for name in names & marts(warehouse)
     }
+    if "campaign_lift" in rows:
+        complete, longest = query(warehouse, LIFT_WINDOWS)[0]
+        rows |= {"campaign_lift complete": complete, "campaign_lift complete longest": longest}
+    return rows
 
 
 def charts_with_data(rows: dict[str, int]) -> set[str]:
@@ -630,6 +654,7 @@ def charts_with_data(rows: dict[str, int]) -> set[str]:
         expected |= PURCHASE_CHARTS
     if rows.get("mrr_forecast"):
         expected |= FORECAST_CHARTS
+    expected |= {chart for chart, key in EXPERIMENT_CHARTS.items() if rows.get(key)}
     return expected
 
 
@@ -654,6 +679,7 @@ MONEY_AXES = {
     "acquisition-cac": "xaxis",
     "purchase-spend": "xaxis",
     "forecast-mrr": "yaxis",
+    "experiments-targeting-mrr": "xaxis",
 }
 
 

@@ -503,7 +503,7 @@ def test_audience_sizes_equal_the_audience_marts(mf, warehouse):
     )
     got = {r["audience_member__audience"]: r for r in rows}
     audiences = ["at_risk_high_value", "win_back", "dunning", "trial_not_converted"]
-    audiences += ["upsell", "re_engage"]
+    audiences += ["upsell", "re_engage", "retention_offer", "upsell_prompt", "dunning_outreach"]
     for audience in audiences:
         ((size, email, sms),) = query(
             warehouse,
@@ -516,6 +516,49 @@ def test_audience_sizes_equal_the_audience_marts(mf, warehouse):
         assert int(got[audience]["audience_size"]) == size, audience
         assert int(got[audience]["audience_email_reachable"]) == email, audience
         assert int(got[audience]["audience_sms_reachable"]) == sms, audience
+
+
+def test_campaign_lift_by_campaign_and_window_is_the_marts_lift(mf, warehouse):
+    rows = mf(
+        "--metrics",
+        "campaign_retention_lift,campaign_customers_holdout,campaign_incremental_mrr",
+        "--group-by",
+        "campaign_window__campaign_id,campaign_window__window_days",
+        "--where",
+        "{{ Dimension('campaign_window__is_window_complete') }}",
+    )
+    got = {
+        (r["campaign_window__campaign_id"], int(r["campaign_window__window_days"])): r for r in rows
+    }
+    marts = query(
+        warehouse,
+        "select campaign_id, window_days, retention_lift, customers_holdout, incremental_mrr "
+        "from marts.campaign_lift where is_window_complete",
+    )
+    assert len(got) == len(marts) > 6  # the generated campaigns at 30 and 90 days
+    for campaign, window, lift, holdout, incremental in marts:
+        row = got[(campaign, window)]
+        assert float(row["campaign_retention_lift"]) == pytest.approx(lift, abs=1e-9)
+        assert int(row["campaign_customers_holdout"]) == holdout
+        assert _money(row["campaign_incremental_mrr"]) == _money(incremental)
+
+
+def test_next_best_action_subscribers_and_value_by_action_equal_the_mart(mf, warehouse):
+    rows = mf(
+        "--metrics",
+        "next_best_action_subscribers,next_best_action_expected_value",
+        "--group-by",
+        "next_best_action__action",
+    )
+    got = {r["next_best_action__action"]: r for r in rows}
+    marts = query(
+        warehouse,
+        "select action, count(*), sum(expected_value) from marts.next_best_action group by 1",
+    )
+    assert set(got) == {action for action, _, _ in marts} >= {"retention_offer", "nothing"}
+    for action, subscribers, value in marts:
+        assert int(got[action]["next_best_action_subscribers"]) == subscribers
+        assert _money(got[action]["next_best_action_expected_value"]) == _money(value)
 
 
 @pytest.mark.slow

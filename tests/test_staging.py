@@ -37,6 +37,7 @@ MODELS = {
     "support_tickets": "stg_support__tickets",
     "campaigns": "stg_marketing__campaigns",
     "campaign_touches": "stg_marketing__campaign_touches",
+    "campaign_assignments": "stg_marketing__campaign_assignments",
     "preferences": "stg_crm__preferences",
     "customer_attributes": "stg_crm__customer_attributes",
     "social_interactions": "stg_crm__social_interactions",
@@ -51,6 +52,7 @@ REDELIVERED = {
     "support_tickets": ("priority", "high"),
     "campaigns": ("spend", "12500.00"),
     "campaign_touches": ("touch_type", "converted"),
+    "campaign_assignments": ("arm", "holdout"),
     "social_interactions": ("sentiment_score", "-0.2"),
 }
 
@@ -367,6 +369,7 @@ def test_redelivered_key_takes_the_last_files_copy(db, table):
                 "support_tickets": "tkt_1",
                 "campaigns": "cmp_1",
                 "campaign_touches": "tch_1",
+                "campaign_assignments": "asg_1",
                 "social_interactions": "soc_1",
             }[table],
             {
@@ -376,6 +379,7 @@ def test_redelivered_key_takes_the_last_files_copy(db, table):
                 "support_tickets": "high",
                 "campaigns": Decimal("12500.0000"),
                 "campaign_touches": "converted",
+                "campaign_assignments": "holdout",
                 "social_interactions": Decimal("-0.20000000"),
             }[table],
         )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .retention import RetentionCampaign, retention_campaigns
 from .timeutil import DAY, HOUR, add_months
 
 # country, weight, currency, tax rate (basis points), UTC offset of the help desk's local
@@ -117,6 +118,7 @@ class Catalog:
     fx: dict[str, np.ndarray]  # currency -> daily rate x 1e8, one per horizon day
     growth: float
     seed: int = 0  # seeds the streams drawn apart from a chunk's (customer traits)
+    retention: list[RetentionCampaign] = field(default_factory=list)
     by_channel: dict[str, list[Campaign]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -270,11 +272,13 @@ def build_catalog(seed: int, t_start: int, t_end: int, months: int, customers: i
     growth = math.log(3.0)  # arrivals in the last month ~3x the first
     args = {"t_start": t_start, "t_end": t_end, "growth": growth}
     n_days = -(-(t_end - t_start) // DAY)
+    campaigns = _campaigns(rng, args, customers)
     return Catalog(
         t_start=t_start,
         t_end=t_end,
         plans=_plans(t_start, t_end, months),
-        campaigns=_campaigns(rng, args, customers),
+        campaigns=campaigns,
+        retention=retention_campaigns(t_start, t_end, len(campaigns) + 1),
         fx=_fx(np.random.default_rng(np.random.SeedSequence([seed, 2**32 + 2])), n_days),
         growth=growth,
         seed=seed,

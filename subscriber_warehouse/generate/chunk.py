@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ..contract import TABLES
 from .catalog import Catalog, build_catalog
@@ -61,7 +62,27 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
         setattr(rows, table, None)  # free the Python rows as soon as they are written
         result.rows[table] = _write(task, table, cols)
     result.rows["usage_events"] = _write(task, "usage_events", usage_columns(rows.spans, nrng))
+    _write_truth(task, rows.retention_truth)
     return result
+
+
+TRUTH = "_truth"  # the loader ignores folders starting with "_"
+
+
+def truth_file(out: Path, chunk: int) -> Path:
+    return out / TRUTH / f"retention_segments-{chunk:05d}.parquet"
+
+
+def _write_truth(task: ChunkTask, truth: list[tuple]) -> None:
+    """What the simulation did in each retention campaign: customer, campaign, arm, segment."""
+    names = ("customer_id", "campaign_id", "arm", "segment")
+    columns = zip(*truth, strict=True) if truth else ([] for _ in names)
+    table = pa.table(
+        {n: pa.array(list(v), pa.string()) for n, v in zip(names, columns, strict=True)}
+    )
+    path = truth_file(task.out, task.chunk)
+    path.parent.mkdir(exist_ok=True)
+    pq.write_table(table, path)
 
 
 def _write(task: ChunkTask, table: str, cols: dict) -> int:

@@ -63,7 +63,7 @@ def marketing_rows(c: Customer, cat: Catalog, rows, live: list[tuple[int, int]])
                         mine.append((t + rng.randint(60, HOUR), camp.campaign_id, "converted"))
         touches += [m for m in mine if m[0] < end]
     for n, (t, cid, kind) in enumerate(sorted(touches), 1):
-        rows.campaign_touches.append((f"tch_{c.num}_{n:04d}", cid, c.cid, t, kind))
+        rows.campaign_touches.append((f"tch_{c.num}_{n:04d}", cid, c.cid, t, kind, None, None))
 
     prefs: dict[str, list[tuple[int, str]]] = {
         "email_opt_in": [(t, _tf(v)) for t, v in email if t < end],

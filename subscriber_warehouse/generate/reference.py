@@ -32,10 +32,14 @@ def plan_rows(cat: Catalog) -> list[tuple]:
 
 
 def campaign_rows(cat: Catalog) -> list[tuple]:
-    return [
+    rows = [
         (c.campaign_id, c.name, c.channel, c.started_at, c.ended_at, c.spend, c.currency)
         for c in cat.campaigns
     ]
+    for r in cat.retention:  # in-app offers: their cost is the discount (campaign_lift)
+        ended = r.sent_at + 7 * DAY if r.sent_at + 7 * DAY < cat.t_end else None
+        rows.append((r.campaign_id, r.name, "in_app", r.sent_at, ended, 0, "USD"))
+    return rows
 
 
 def fx_columns(cat: Catalog) -> dict[str, object]:

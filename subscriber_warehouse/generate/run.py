@@ -15,7 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..contract import CONTRACT_VERSION, DAILY_TABLES, TABLES
-from .chunk import ChunkTask, catalog_for, run_chunk
+from .chunk import TRUTH, ChunkTask, catalog_for, run_chunk
 from .dirt import count_rows, write_dirt
 from .reference import campaign_rows, fx_columns, plan_rows
 from .timeutil import add_months, epoch_seconds, iso_ts
@@ -41,6 +41,8 @@ def _clear(out: Path) -> None:
             if f.parent != out / table and not any(f.parent.iterdir()):
                 f.parent.rmdir()
     (out / "_manifest.json").unlink(missing_ok=True)
+    for f in (out / TRUTH).glob("retention_segments-*.parquet"):
+        f.unlink()
 
 
 def generate(

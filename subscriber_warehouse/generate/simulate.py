@@ -17,6 +17,7 @@ from .billing import Ledger
 from .catalog import PRICE_FACTOR, Catalog
 from .customer import Customer, sentiment
 from .marketing import marketing_rows
+from .retention import retention_rows
 from .subscription import Subscription
 from .timeutil import DAY, HOUR
 
@@ -28,6 +29,7 @@ CUSTOMER_TABLES = (
     "refunds",
     "support_tickets",
     "campaign_touches",
+    "campaign_assignments",
     "preferences",
     "social_interactions",
     "customer_attributes",
@@ -43,6 +45,9 @@ class ChunkRows:
     refunds: list = field(default_factory=list)
     support_tickets: list = field(default_factory=list)
     campaign_touches: list = field(default_factory=list)
+    campaign_assignments: list = field(default_factory=list)
+    # not a contract table: customer, campaign, arm and segment, written to _truth/
+    retention_truth: list = field(default_factory=list)
     preferences: list = field(default_factory=list)
     social_interactions: list = field(default_factory=list)
     customer_attributes: list = field(default_factory=list)
@@ -109,6 +114,7 @@ def simulate_customer(c: Customer, cat: Catalog, rows: ChunkRows) -> None:
     live = sorted(iv for s in subs for iv in s.live)
     c.ticket_rows(rows, live)
     marketing_rows(c, cat, rows, live)
+    retention_rows(c, rows, sorted(iv for s in subs for iv in s.paying))
     churned = None
     if subs and all(s.status == "canceled" for s in subs):
         t, voluntary = max(s.last_cancel for s in subs if s.last_cancel)

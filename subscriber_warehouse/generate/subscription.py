@@ -15,6 +15,7 @@ import math
 from .billing import Ledger, Outcome
 from .catalog import PRODUCTS, Catalog
 from .customer import Customer, pick
+from .retention import hazard_factor
 from .timeutil import DAY, HOUR, add_months, next_month_start
 
 PCT = 10**8  # discount_pct is a decimal scaled by 1e8
@@ -55,7 +56,8 @@ class Subscription:
         self.explicit_currency = self.rng.random() < 0.05
         self.spans: list[tuple[int, int, bool]] = []  # trialing/active; True = voluntary end
         self.live: list[tuple[int, int]] = []  # any status but canceled
-        self._act = self._live = None
+        self.paying: list[tuple[int, int]] = []  # active
+        self._act = self._live = self._paying = None
         self.reactivations = 0
         self.active_since = 0
         self.last_cancel: tuple[int, bool] | None = None
@@ -74,6 +76,11 @@ class Subscription:
             self.last_cancel = (t, reason != "payment_failed")
         elif status != "canceled" and self._live is None:
             self._live = t
+        if self._paying is not None and status != "active":
+            self.paying.append((self._paying, t))
+            self._paying = None
+        elif status == "active" and self._paying is None:
+            self._paying = t
         self.seq += 1
         self.status = status
         self.price = self.custom if self.custom is not None else self.plan.price_at(t)
@@ -100,6 +107,13 @@ class Subscription:
             self.spans.append((self._act, self.t_end, False))
         if self._live is not None:
             self.live.append((self._live, self.t_end))
+        if self._paying is not None:
+            self.paying.append((self._paying, self.t_end))
+
+    def paid_at(self, t: int) -> bool:
+        if self._paying is not None and self._paying <= t:
+            return True
+        return any(a <= t < b for a, b in self.paying)
 
     def set_plan(self, tier: str, interval: str) -> None:
         self.plan = self.cat.plan(self.product, tier, interval, self.c.currency)
@@ -248,6 +262,7 @@ class Subscription:
             * (1.5 if t - self.active_since < 3 * MONTH else 1.0)
             * (0.7 if self.plan.tier in ("business", "enterprise") else 1.0)
             * c.trait_hazard(t)
+            * hazard_factor(c, t, self.paid_at)
         )
         if rng.random() < _p(min(base, 0.5), m):
             reason = pick(rng, CANCEL_REASONS)

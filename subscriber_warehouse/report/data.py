@@ -108,6 +108,38 @@ _QUERIES = {
         from marts.mrr_forecast_backtest
         order by months_ahead, model
     """,
+    # every campaign × audience × offer × window, the oldest campaign first; amounts as doubles
+    "campaign_lift": """
+        select campaign_id, audience, offer, assigned_at, window_days, measured_at,
+            is_window_complete, customers_treatment, customers_holdout,
+            paying_at_assignment_treatment, paying_at_assignment_holdout,
+            retained_treatment, retained_holdout,
+            retention_rate_treatment, retention_rate_holdout,
+            retention_lift, retention_lift_lower_95, retention_lift_upper_95,
+            incremental_customers,
+            cast(incremental_mrr as double) as incremental_mrr,
+            cast(offer_cost as double) as offer_cost,
+            cast(cost_per_saved_customer as double) as cost_per_saved_customer
+        from marts.campaign_lift
+        order by assigned_at, campaign_id, audience, offer, window_days
+    """,
+    "uplift_evaluation": """
+        select targeting, model, train_campaigns, test_campaign, customers_treatment,
+            customers_holdout, qini_coefficient, auuc, target_share,
+            incremental_mrr_per_1000_contacted, validation_qini
+        from marts.uplift_model_evaluation
+        order by targeting
+    """,
+    # per action: its subscribers, their expected value, and those the uplift model says a
+    # contact would push out (uplift < 0), whom the mart never sends a retention offer
+    "next_best_actions": """
+        select action, count(*) as subscribers,
+            coalesce(sum(cast(expected_value as double)), 0) as expected_value,
+            count(uplift) as scored, count_if(uplift < 0) as pushed_out
+        from marts.next_best_action
+        group by action
+        order by action
+    """,
 }
 
 _REQUIRED = {
@@ -128,6 +160,9 @@ OPTIONAL = {
     "purchases": ("purchase_clv_predictions",),
     "mrr_forecast": ("mrr_forecast",),
     "mrr_forecast_backtest": ("mrr_forecast_backtest",),
+    "campaign_lift": ("campaign_lift",),
+    "uplift_evaluation": ("uplift_model_evaluation",),
+    "next_best_actions": ("next_best_action",),
 }
 
 

@@ -10,7 +10,9 @@ import plotly.graph_objects as go
 
 from subscriber_warehouse.report import labels
 from subscriber_warehouse.report.style import (
+    CELL_FILL,
     FORECAST_LINE,
+    HEADER_FILL,
     INTERVAL_FILLS,
     MOVEMENT_COLOURS,
     SERIES_COLOURS,
@@ -31,7 +33,7 @@ BASELINES = ("last_value", "linear_trend_6m")
 # the horizons the sentence judges: a month ahead, the last value is hard to beat by anyone
 VERDICT_HORIZONS = (6, 12)
 # a light green behind the lowest MAPE of a horizon
-BEST_FILL, CELL_FILL, HEADER_FILL = "#e8f5e9", "#ffffff", "#eef2f6"
+BEST_FILL = "#e8f5e9"
 
 
 def mrr_forecast(metrics: pd.DataFrame, forecast: pd.DataFrame, currency: str) -> go.Figure:

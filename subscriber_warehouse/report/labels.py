@@ -29,6 +29,22 @@ FORECAST_MODELS = {
     "last_value": "last value",
     "linear_trend_6m": "linear trend of the last 6 months",
 }
+# marts.uplift_model_evaluation.targeting: who a campaign contacts first, by which score
+TARGETINGS = {"uplift": "uplift model", "churn_risk": "churn risk", "random": "random"}
+# uplift_model_evaluation.model of the uplift row: the learner (subscriber_warehouse/uplift)
+UPLIFT_LEARNERS = {
+    "t_logistic": "T-learner, logistic regression",
+    "x_logistic": "X-learner, logistic regression",
+    "t_boosting": "T-learner, gradient-boosted trees",
+    "x_boosting": "X-learner, gradient-boosted trees",
+}
+# marts.next_best_action.action, in the order the page lists them
+ACTIONS = {
+    "retention_offer": "retention offer",
+    "upsell_prompt": "upsell prompt",
+    "dunning_outreach": "dunning outreach",
+    "nothing": "nothing",
+}
 # the months one billing period lasts: the inverse of dbt's monthly_factor macro (the factor MRR
 # is normalised by), so a weekly plan's period is 12/52 of a month
 MONTHS_PER_INTERVAL = {"day": 12 / 365, "week": 12 / 52, "month": 1.0, "year": 12.0}
@@ -45,6 +61,8 @@ def churn_reason(code: str) -> str:
 
 
 def audience(name: str) -> str:
+    """An audience mart's name, or the audience as assignments name it ('win_back')."""
+    name = name if name.startswith("audience_") else f"audience_{name}"
     return AUDIENCES.get(name, words(name.removeprefix("audience_")))
 
 
@@ -58,6 +76,18 @@ def forecast_scenario(code: str) -> str:
 
 def forecast_model(code: str) -> str:
     return FORECAST_MODELS.get(code, words(code))
+
+
+def targeting(code: str) -> str:
+    return TARGETINGS.get(code, words(code))
+
+
+def uplift_learner(code: str) -> str:
+    return UPLIFT_LEARNERS.get(code, words(code))
+
+
+def action(code: str) -> str:
+    return ACTIONS.get(code, words(code))
 
 
 def billing_interval(segment: str) -> tuple[str, int] | None:

@@ -16,13 +16,14 @@ from subscriber_warehouse.clv.contractual import MIN_SUBSCRIPTIONS
 from subscriber_warehouse.clv.purchases import HORIZON_WEEKS, MIN_CUSTOMERS, MIN_REPEAT_CUSTOMERS
 from subscriber_warehouse.report import audience_charts as audience
 from subscriber_warehouse.report import customer_charts as customer
+from subscriber_warehouse.report import experiment_charts as experiments
 from subscriber_warehouse.report import forecast_charts as forecast
 from subscriber_warehouse.report import labels
 from subscriber_warehouse.report import purchase_charts as purchase
 from subscriber_warehouse.report import revenue_charts as revenue
 from subscriber_warehouse.report.contract import MetricContract
 from subscriber_warehouse.report.data import ReportData
-from subscriber_warehouse.report.tiles import month_label
+from subscriber_warehouse.report.tiles import format_rate, month_label
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,12 @@ def build_sections(data: ReportData) -> list[Section]:
     # nor a business without subscriptions: it has no MRR to forecast
     if data["mrr_forecast"] is not None and data.subscribed:
         sections.append(_forecast_section(data))
-    sections += [_risk_section(data), _acquisition_section(data)]
+    sections.append(_risk_section(data))
+    # a warehouse published before the retention experiments were modelled has no such section,
+    # nor a business that has no campaign, no uplift model and no subscriber to act on
+    if any(frame is not None and not frame.empty for frame in _experiment_frames(data)):
+        sections.append(_experiment_section(data))
+    sections.append(_acquisition_section(data))
     # a warehouse published before one-off purchases were modelled has no such section at all
     if data["purchases"] is not None:
         sections.append(_purchase_section(data["purchases"], data.contract.currency))
@@ -360,6 +366,133 @@ def _risk_section(data: ReportData) -> Section:
             "Audience sizes by preferred channel", audience.audiences(data.audiences)
         )
     return section
+
+
+EXPERIMENTS_NOTE = (
+    "Every campaign keeps a random holdout, members of its audience who are not contacted; the "
+    "lift is the contacted (treatment) arm's retention rate minus the holdout's over the same "
+    "window, so it is what the campaign itself did, in percentage points. Its 95% interval is "
+    "Newcombe's hybrid Wilson score interval: one that spans zero has not shown an effect "
+    "either way. The uplift model, which predicts whom an offer saves rather than who is likely "
+    "to leave, is compared with targeting by churn risk and at random on a campaign it did not "
+    "learn from."
+)
+NO_CAMPAIGNS = Notice(
+    "No campaigns with a holdout",
+    "measured lift needs campaign assignments to a treatment and a holdout arm "
+    f"(campaign_assignments, {RAW_CONTRACT}); marts.campaign_lift has no rows",
+)
+# subscriber_warehouse/uplift/warehouse.py: evaluate() and MIN_ARM (not imported: scikit-learn
+# would load with the report)
+NO_UPLIFT_MODEL = Notice(
+    "No uplift model",
+    "it needs three campaigns with a 90-day outcome and 30 customers in each arm (to train, "
+    "validate and test on); marts.uplift_model_evaluation has no rows",
+)
+NO_ACTIONS = Notice(
+    "No next best action",
+    "no subscriber is paying at the as-of instant; marts.next_best_action has no rows",
+)
+
+
+def _experiment_frames(data: ReportData) -> tuple[pd.DataFrame | None, ...]:
+    return data["campaign_lift"], data["uplift_evaluation"], data["next_best_actions"]
+
+
+def _experiment_section(data: ReportData) -> Section:
+    lift, evaluation, actions = _experiment_frames(data)
+    currency = data.contract.currency
+    has_evaluation = evaluation is not None and not evaluation.empty
+    verdict = f" {experiments.targeting_verdict(evaluation, currency)}" if has_evaluation else ""
+    section = Section("experiments", "Retention experiments", EXPERIMENTS_NOTE + verdict)
+    if lift is None:
+        section.absent("campaign_lift")
+    elif lift.empty:
+        section.notify(NO_CAMPAIGNS)
+    else:
+        _lift_charts(section, lift, currency)
+    if evaluation is None:
+        section.absent("uplift_model_evaluation")
+    elif evaluation.empty:
+        section.notify(NO_UPLIFT_MODEL)
+    else:
+        rows = experiments.targetings(evaluation)
+        test, share = rows["test_campaign"].iloc[0], format_rate(rows["target_share"].iloc[0], 0)
+        learner = experiments.chosen_learner(rows)
+        model = f"the uplift model ({learner})" if learner else "the uplift model"
+        section.charts["experiments-targeting"] = Chart(
+            f"Held-out campaign {test}: {model} vs churn risk vs random, the top {share} contacted",
+            experiments.targeting_table(rows, currency),
+        )
+        section.charts["experiments-targeting-mrr"] = Chart(
+            f"Incremental MRR retained per 1,000 contacted on {test} ({currency})",
+            experiments.targeting_mrr(rows, currency),
+        )
+    if actions is None:
+        section.absent("next_best_action")
+    elif actions.empty:
+        section.notify(NO_ACTIONS)
+    else:
+        section.charts["experiments-actions"] = Chart(
+            experiments.actions_title(actions, currency),
+            experiments.actions_table(actions, currency),
+        )
+    return section
+
+
+def _lift_charts(section: Section, lift: pd.DataFrame, currency: str) -> None:
+    """The longest window's lift per campaign, and the table of every complete window; a window
+    still open has no outcomes yet (campaign_lift leaves them null)."""
+    done = lift["is_window_complete"].fillna(False).astype(bool)
+    complete, still_open = lift[done], lift[~done].sort_values(["measured_at", "campaign_id"])
+    windows = experiments.windows_text(lift["window_days"])
+    if complete.empty:
+        first = still_open.iloc[0]
+        section.notify(
+            Notice(
+                "No window complete yet",
+                f"lift is measured {windows} days after a campaign's assignment and no window "
+                f"has ended; the first, {first['campaign_id']}'s {int(first['window_days'])}-day "
+                f"window, ends on {experiments.day_label(first['measured_at'])} "
+                "(marts.campaign_lift)",
+            )
+        )
+        return
+    longest = int(lift["window_days"].max())
+    shown = complete[(complete["window_days"] == longest) & complete["retention_lift"].notna()]
+    if shown.empty:
+        pending = still_open[still_open["window_days"] == longest]
+        ends = (
+            f"; the first ends on {experiments.day_label(pending['measured_at'].iloc[0])}"
+            if len(pending)
+            else ""
+        )
+        section.notify(
+            Notice(
+                f"No {longest}-day window complete yet",
+                f"the lift chart needs a campaign assigned {longest} days before the as-of "
+                f"instant{ends}; the table shows the shorter windows (marts.campaign_lift)",
+            )
+        )
+    else:
+        section.charts["experiments-lift"] = Chart(
+            f"{longest}-day retention lift per campaign, in percentage points, with its 95% "
+            "interval (green: above zero, red: below, grey: spans zero)",
+            experiments.lift_chart(shown, longest),
+            wide=True,
+        )
+    waiting = ""
+    if len(still_open):
+        count = len(still_open)
+        waiting = (
+            f"; {count:,} window{'s' if count > 1 else ''} still open, the next ends on "
+            f"{experiments.day_label(still_open['measured_at'].iloc[0])}"
+        )
+    section.charts["experiments-lift-table"] = Chart(
+        f"Measured lift per campaign and window ({currency}){waiting}",
+        experiments.lift_table(complete, currency),
+        wide=True,
+    )
 
 
 def _ltv_formula(contract: MetricContract) -> str:

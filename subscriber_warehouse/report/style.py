@@ -18,6 +18,20 @@ FORECAST_LINE = "#0d47a1"  # a darker shade of the actual line's blue: the same 
 # the forecast's intervals in the actual line's blue (SERIES_COLOURS[0]): the wider, less likely
 # 95 % band lighter than the 80 % one inside it
 INTERVAL_FILLS = {95: "rgba(30, 136, 229, 0.12)", 80: "rgba(30, 136, 229, 0.28)"}
+# a retention lift whose 95 % interval lies above zero, spans it, or lies below it
+LIFT_COLOURS = {
+    "above": MOVEMENT_COLOURS["new"],
+    "spans": NEUTRAL,
+    "below": MOVEMENT_COLOURS["churned"],
+}
+# the targetings compared on the held-out campaign: the model in the actual line's blue
+TARGETING_COLOURS = {
+    "uplift": SERIES_COLOURS[0],
+    "churn_risk": TIER_COLOURS["high"],
+    "random": NEUTRAL,
+}
+# the cells of tables drawn as figures (go.Table)
+HEADER_FILL, CELL_FILL = "#eef2f6", "#ffffff"
 
 # d3 formats, rendered by plotly.js with its built-in en-US locale on every machine
 MONEY = ",.0f"

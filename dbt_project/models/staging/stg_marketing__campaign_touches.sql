@@ -27,7 +27,9 @@ final as (
         campaign_id,
         customer_id,
         touched_at,
-        touch_type
+        touch_type,
+        assignment_id,
+        offer
     from ranked
     where copy_rank = 1
 

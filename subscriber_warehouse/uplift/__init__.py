@@ -1,0 +1,1 @@
+"""Who a retention offer keeps: uplift models learned from randomised campaigns."""
