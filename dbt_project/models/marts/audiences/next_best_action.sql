@@ -92,7 +92,7 @@ chosen as (
                 then 'retention_offer'
             when coalesce(upsell_prompt_value, 0) > 0 then 'upsell_prompt'
             else 'nothing'
-        end as action
+        end as action  -- noqa: RF04
 
     from valued
 
