@@ -37,21 +37,6 @@ from subscriber_warehouse.dbt_target import PROJECT_ROOT
 from subscriber_warehouse.load.validate import sql_str
 from subscriber_warehouse.publish import open_published, working_path
 
-AUDIENCES = (
-    "at_risk_high_value",
-    "win_back",
-    "dunning",
-    "trial_not_converted",
-    "upsell",
-    "re_engage",
-    # the next best action's, one per action but nothing (next_best_action)
-    "retention_offer",
-    "upsell_prompt",
-    "dunning_outreach",
-)
-# a notice of a failed payment is a service message, not marketing: marketing consent does not
-# apply to it (the raw contract has no opt-out of service messages)
-SERVICE_AUDIENCES = frozenset({"dunning", "dunning_outreach"})
 LATEST = "latest"
 ASSIGNMENTS = "audience_assignments"
 
@@ -65,8 +50,12 @@ class Offer:
 
 @dataclass(frozen=True)
 class Experiments:
-    """The dbt vars the holdouts and offers are set by (docs/metrics.md, Retention experiments),
-    read from the project's file as every build reads them."""
+    """The dbt vars the audiences, holdouts and offers are set by (docs/metrics.md, Retention
+    experiments), read from the project's file as every build reads them."""
+
+    audiences: tuple[str, ...]  # campaign_audiences: each an audience_<name> mart
+    # service_audiences: their message is not marketing, so marketing consent does not govern it
+    service_audiences: frozenset[str]
 
     # the share of each audience (of each of its risk tiers) held out: not contacted at all.
     # audience_holdout_share for every audience, audience_holdout_shares for one's own (0 for
@@ -80,12 +69,18 @@ class Experiments:
 
 def experiment_settings(project_file: Path = PROJECT_ROOT / "dbt_project.yml") -> Experiments:
     variables = yaml.safe_load(project_file.read_text(encoding="utf-8"))["vars"]
+    audiences = tuple(variables["campaign_audiences"])
+    service = frozenset(variables["service_audiences"])
+    if not service <= set(audiences):
+        raise ValueError(
+            f"service_audiences names no audience: {', '.join(sorted(service - set(audiences)))}"
+        )
     own = variables.get("audience_holdout_shares") or {}
-    unknown = sorted(set(own) - set(AUDIENCES))
+    unknown = sorted(set(own) - set(audiences))
     if unknown:
         raise ValueError(f"audience_holdout_shares names no audience: {', '.join(unknown)}")
     shares = {}
-    for audience in AUDIENCES:  # exact: a share is a decimal, never a binary fraction
+    for audience in audiences:  # exact: a share is a decimal, never a binary fraction
         share = Decimal(str(own.get(audience, variables["audience_holdout_share"])))
         if not 0 <= share <= 1 or share != share.quantize(Decimal("0.000001")):
             raise ValueError(f"{audience}: holdout share {share} is not in 0-1 to 6 decimals")
@@ -93,9 +88,9 @@ def experiment_settings(project_file: Path = PROJECT_ROOT / "dbt_project.yml") -
     offers = {
         audience: Offer(offer["name"], Decimal(str(offer["discount_pct"])), int(offer["months"]))
         for audience, offer in variables["audience_offers"].items()
-        if audience in AUDIENCES
+        if audience in audiences
     }
-    return Experiments(shares, offers)
+    return Experiments(audiences, service, shares, offers)
 
 
 @dataclass(frozen=True)
@@ -161,15 +156,19 @@ def export_audiences(
         con.execute(_members(run_id, experiments.holdout_shares, scored))
         ((as_of,),) = con.execute("select max(as_of_at) from marts.dim_subscribers").fetchall()
         _write(con, _assignments(run_id, experiments.offers), staging / ASSIGNMENTS, files)
-        arms = {a: {"treatment": 0, "holdout": 0} for a in AUDIENCES}
+        arms = {a: {"treatment": 0, "holdout": 0} for a in experiments.audiences}
         for audience, arm, n in con.execute(
             "select audience, arm, count(*) from members group by all"
         ).fetchall():
             arms[audience][arm] = n
-        for audience in AUDIENCES:
+        for audience in experiments.audiences:
             counts[audience] = {}
             for name, channel in CHANNELS.items():
-                consent = channel.service if audience in SERVICE_AUDIENCES else channel.marketing
+                consent = (
+                    channel.service
+                    if audience in experiments.service_audiences
+                    else channel.marketing
+                )
                 if consent is None:
                     continue
                 base = f"audience_{audience}__{name}"
@@ -212,11 +211,12 @@ def export_audiences(
 
 def _members(run_id: str, shares: dict[str, Decimal], scored: bool) -> str:
     """Every audience's customers with their consents, address, risk tier and arm, as a temporary
-    table. `scored`: the published file has marts.churn_risk_scores."""
+    table. `shares`: every audience's holdout share; `scored`: the published file has
+    marts.churn_risk_scores."""
     audiences = " union all ".join(
         f"select {sql_str(a)} as audience, customer_id, reason, is_email_opt_in, is_sms_opt_in "
         f"from marts.audience_{a}"
-        for a in AUDIENCES
+        for a in shares
     )
     holdout_shares = " union all ".join(
         f"select {sql_str(a)} as audience, cast({sql_str(str(share))} as decimal(9, 6)) as share"

@@ -25,12 +25,13 @@ import duckdb
 import pandas as pd
 import pytest
 
-from subscriber_warehouse.audiences import AUDIENCES, experiment_settings, export_audiences
+from subscriber_warehouse.audiences import experiment_settings, export_audiences
 from subscriber_warehouse.contract import TABLES
 from subscriber_warehouse.load import connect, load_table
 from subscriber_warehouse.publish import working_path
 
 ROOT = Path(__file__).resolve().parent.parent
+AUDIENCES = experiment_settings().audiences
 
 # customer -> (email opt-in, sms opt-in), the same in every audience
 CONSENTS = [
@@ -487,8 +488,20 @@ def test_production_refuses_the_default_email_salt():
     assert _load_gate_settings().returncode == 0  # not production: the sample data's default
 
 
-def test_the_holdouts_and_offers_are_the_dbt_vars(tmp_path):
+def test_the_audiences_holdouts_and_offers_are_the_dbt_vars(tmp_path):
     shipped = experiment_settings()
+    assert shipped.audiences == (
+        "at_risk_high_value",
+        "win_back",
+        "dunning",
+        "trial_not_converted",
+        "upsell",
+        "re_engage",
+        "retention_offer",
+        "upsell_prompt",
+        "dunning_outreach",
+    )
+    assert shipped.service_audiences == {"dunning", "dunning_outreach"}
     assert set(shipped.holdout_shares.values()) == {Decimal("0.1")}
     assert (shipped.offers["at_risk_high_value"].name, shipped.offers["win_back"].months) == (
         "retention_20pct_3m",
@@ -497,8 +510,15 @@ def test_the_holdouts_and_offers_are_the_dbt_vars(tmp_path):
     assert "dunning" not in shipped.offers  # no offer: null offer columns
     project = tmp_path / "dbt_project.yml"
     project.write_text(
-        "vars:\n  audience_holdout_share: 0.1\n  audience_holdout_shares: {upsel: 0}\n"
+        "vars:\n  campaign_audiences: [upsell, dunning]\n  service_audiences: [dunning]\n"
+        "  audience_holdout_share: 0.1\n  audience_holdout_shares: {upsel: 0}\n"
         "  audience_offers: {}\n"
     )
     with pytest.raises(ValueError, match="audience_holdout_shares names no audience: upsel"):
+        experiment_settings(project)
+    project.write_text(
+        "vars:\n  campaign_audiences: [upsell]\n  service_audiences: [dunning]\n"
+        "  audience_holdout_share: 0.1\n  audience_offers: {}\n"
+    )
+    with pytest.raises(ValueError, match="service_audiences names no audience: dunning"):
         experiment_settings(project)

@@ -202,7 +202,7 @@ def test_a_naive_load_time_is_utc_whatever_the_machine_zone():
 
 
 def test_exports_into_a_folder_named_with_a_quote(tmp_path):
-    from subscriber_warehouse.audiences import AUDIENCES, export_audiences
+    from subscriber_warehouse.audiences import experiment_settings, export_audiences
 
     folder = tmp_path / "o'brien's data"
     published = folder / "warehouse.duckdb"
@@ -210,7 +210,7 @@ def test_exports_into_a_folder_named_with_a_quote(tmp_path):
     work.parent.mkdir(parents=True)
     con = duckdb.connect(str(work))
     con.execute("create schema marts")
-    for audience in AUDIENCES:
+    for audience in experiment_settings().audiences:
         con.execute(
             f"create table marts.audience_{audience} as select 'c1' as customer_id, 'h' as "
             "email_hash, 'why' as reason, 'email' as preferred_channel, true as "

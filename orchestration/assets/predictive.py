@@ -40,6 +40,29 @@ _SPEC = {
 }
 
 
+def _fitted(context, warehouse, write, keys, figure, figure_sql):
+    """Fit a model and write its tables (`write`, returning rows per table and, where a model can
+    be missing, why under "skipped"), then report each table with the evaluation's headline
+    (`figure_sql`: name and value pairs) as its `figure` metadata."""
+    started = time.perf_counter()
+    with warehouse.connection() as con:
+        rows = write(con)
+        headline = dict(con.execute(figure_sql).fetchall())
+    seconds = round(time.perf_counter() - started, 2)
+    if rows.get("skipped"):
+        context.log.warning(f"no {', '.join(keys)}: {rows['skipped']}")
+    context.log.info(f"{figure}: {headline}")
+    for name, key in keys.items():
+        metadata = {
+            "dagster/row_count": rows[name],
+            "fit_seconds": seconds,
+            figure: dg.MetadataValue.json(headline),
+        }
+        if "skipped" in rows:
+            metadata["skipped"] = rows["skipped"]
+        yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
@@ -111,28 +134,14 @@ def purchase_clv(warehouse: Warehouse) -> dg.MaterializeResult:
     pool=WAREHOUSE_POOL,
 )
 def churn_risk(context: dg.AssetExecutionContext, warehouse: Warehouse):
-    started = time.perf_counter()
-    with warehouse.connection() as con:
-        rows = write_churn_risk(con)
-        auc = dict(
-            con.execute(
-                "select distinct model, round(auc, 4) from marts.churn_model_evaluation"
-            ).fetchall()
-        )
-    seconds = round(time.perf_counter() - started, 2)
-    if rows["skipped"]:
-        context.log.warning(f"no churn model: {rows['skipped']}")
-    context.log.info(f"backtest AUC: {auc}")
-    for name, key in CHURN_KEYS.items():
-        yield dg.MaterializeResult(
-            asset_key=key,
-            metadata={
-                "dagster/row_count": rows[name],
-                "fit_seconds": seconds,
-                "backtest_auc": dg.MetadataValue.json(auc),
-                "skipped": rows["skipped"],
-            },
-        )
+    yield from _fitted(
+        context,
+        warehouse,
+        write_churn_risk,
+        CHURN_KEYS,
+        "backtest_auc",
+        "select distinct model, round(auc, 4) from marts.churn_model_evaluation",
+    )
 
 
 _FORECAST_INPUTS = [_mart("forecast_subscription_months"), _mart("subscription_metrics_monthly")]
@@ -160,27 +169,15 @@ _FORECAST_INPUTS = [_mart("forecast_subscription_months"), _mart("subscription_m
     pool=WAREHOUSE_POOL,
 )
 def mrr_forecast(context: dg.AssetExecutionContext, warehouse: Warehouse):
-    started = time.perf_counter()
-    with warehouse.connection() as con:
-        rows = write_forecast(con)
-        mape = {
-            f"{model} {months} months": round(error, 4)
-            for model, months, error in con.execute(
-                "select model, months_ahead, mape from marts.mrr_forecast_backtest "
-                "where months_ahead in (6, 12) order by all"
-            ).fetchall()
-        }
-    seconds = round(time.perf_counter() - started, 2)
-    context.log.info(f"backtest MAPE: {mape}")
-    for name, key in FORECAST_KEYS.items():
-        yield dg.MaterializeResult(
-            asset_key=key,
-            metadata={
-                "dagster/row_count": rows[name],
-                "fit_seconds": seconds,
-                "backtest_mape": dg.MetadataValue.json(mape),
-            },
-        )
+    yield from _fitted(
+        context,
+        warehouse,
+        write_forecast,
+        FORECAST_KEYS,
+        "backtest_mape",
+        "select model || ' ' || months_ahead || ' months', round(mape, 4) "
+        "from marts.mrr_forecast_backtest where months_ahead in (6, 12) order by all",
+    )
 
 
 _UPLIFT_INPUTS = [
@@ -216,28 +213,14 @@ _UPLIFT_INPUTS = [
     pool=WAREHOUSE_POOL,
 )
 def uplift(context: dg.AssetExecutionContext, warehouse: Warehouse):
-    started = time.perf_counter()
-    with warehouse.connection() as con:
-        rows = write_uplift(con)
-        qini = dict(
-            con.execute(
-                "select targeting, round(qini_coefficient, 4) from marts.uplift_model_evaluation"
-            ).fetchall()
-        )
-    seconds = round(time.perf_counter() - started, 2)
-    if rows["skipped"]:
-        context.log.warning(f"no uplift model: {rows['skipped']}")
-    context.log.info(f"held-out campaign Qini: {qini}")
-    for name, key in UPLIFT_KEYS.items():
-        yield dg.MaterializeResult(
-            asset_key=key,
-            metadata={
-                "dagster/row_count": rows[name],
-                "fit_seconds": seconds,
-                "qini_coefficient": dg.MetadataValue.json(qini),
-                "skipped": rows["skipped"],
-            },
-        )
+    yield from _fitted(
+        context,
+        warehouse,
+        write_uplift,
+        UPLIFT_KEYS,
+        "qini_coefficient",
+        "select targeting, round(qini_coefficient, 4) from marts.uplift_model_evaluation",
+    )
 
 
 predictive_assets = [contractual_clv, purchase_clv, churn_risk, mrr_forecast, uplift]

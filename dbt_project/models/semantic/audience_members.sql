@@ -1,9 +1,6 @@
 -- The campaign audiences as one relation, for the semantic layer's audience sizes: one row per
 -- audience × customer, with the as-of date (the audience marts are as of the latest event).
-{% set audiences = [
-    'at_risk_high_value', 'win_back', 'dunning', 'trial_not_converted', 'upsell', 're_engage',
-    'retention_offer', 'upsell_prompt', 'dunning_outreach',
-] %}
+{% set audiences = var('campaign_audiences') %}
 
 with
 

@@ -52,13 +52,6 @@ valued as (
         uplift.retention_if_treated * uplift.mrr
         * {{ offer['discount_pct'] }} / 100.0 * {{ offer['months'] }} as offer_cost,
         case
-            when uplift.uplift > 0
-                then
-                    uplift.uplift * segments.predicted_clv
-                    - uplift.retention_if_treated * uplift.mrr
-                    * {{ offer['discount_pct'] }} / 100.0 * {{ offer['months'] }}
-        end as retention_offer_value,
-        case
             when upsell.customer_id is not null
                 then
                     {{ var('upsell_conversion_rate') }} * {{ var('upsell_expansion_share') }}
@@ -73,6 +66,18 @@ valued as (
     left join uplift on segments.customer_id = uplift.customer_id
     left join upsell on segments.customer_id = upsell.customer_id
     left join dunning on segments.customer_id = dunning.customer_id
+
+),
+
+priced as (
+
+    select
+        *,
+        case
+            when uplift > 0 then uplift * predicted_clv - offer_cost
+        end as retention_offer_value
+
+    from valued
 
 ),
 
@@ -94,7 +99,7 @@ chosen as (
             else 'nothing'
         end as action  -- noqa: RF04
 
-    from valued
+    from priced
 
 ),
 
