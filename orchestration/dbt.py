@@ -16,6 +16,7 @@ from dagster_dbt import (
 from orchestration.dbt_runs import (
     PREVIEWED_SCHEMAS,
     REPROCESS_FROM_ENV,
+    broken_rules,
     build_args,
     first_day_loaded_since_last_build,
     reprocess_from,
@@ -88,6 +89,8 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
                 key = context.asset_key_for_output(event.output_name)
                 if key.path[0] in PREVIEWED_SCHEMAS:
                     event = event.with_metadata({**event.metadata, **table_metadata(con, key)})
+            elif isinstance(event, dg.AssetCheckResult):
+                event = broken_rules(con, target, event)
             yield event
     if failure:
         raise failure

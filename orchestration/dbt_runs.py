@@ -1,7 +1,9 @@
 """How the dbt steps run and report, apart from the dbt assets (which need the manifest): the
 arguments of a run's `dbt build`, and what a mart's materialization shows in the UI."""
 
+import json
 from collections.abc import Mapping
+from pathlib import Path
 
 import dagster as dg
 
@@ -70,3 +72,18 @@ def table_metadata(con, key: dg.AssetKey) -> dict:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in preview.fetchall()]
     return {"dagster/row_count": rows, "preview": dg.MetadataValue.md("\n".join(lines))}
+
+
+def broken_rules(con, target: Path, check: dg.AssetCheckResult) -> dg.AssetCheckResult:
+    """A failed row_rules test (dbt_project/macros/generic_tests/row_rules.sql) with the rules it
+    found broken and their failing rows as `failed_checks`, read back with its compiled SQL from
+    the invocation's run results (dagster-dbt reports only the sum); any other check unchanged."""
+    unique_id = check.metadata.get("unique_id")
+    if check.passed or unique_id is None or not str(check.check_name).endswith("_row_rules"):
+        return check
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+    compiled = next(r["compiled_code"] for r in results if r["unique_id"] == unique_id.value)
+    rows = con.execute(f"select rule, failing_rows from ({compiled}) order by rule").fetchall()
+    return check.with_metadata(
+        {**check.metadata, "failed_checks": "; ".join(f"{rule}: {n:,}" for rule, n in rows)}
+    )

@@ -15,11 +15,13 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 from rows import land_minimal
 
 import orchestration.assets.raw as raw
 from orchestration import quality_report
+from orchestration.dbt_runs import broken_rules
 from orchestration.freshness import DAILY_WITH_SLACK, FRESHNESS_BY_KEY_PREFIX
 from orchestration.jobs import PIPELINE_JOB
 from orchestration.project import prepare_manifest
@@ -458,3 +460,27 @@ def test_a_broken_landing_file_fails_at_once_with_the_loader_message(tmp_path, m
     assert attempts.count("plans") == 1  # a contract error is not retried
     [(step, message)] = [f for f in step_failures(result.all_events) if f[0] == "raw__plans"]
     assert message.startswith("plans/plans-0002.csv: missing required column 'product'")
+
+
+def test_a_failed_row_rules_check_names_the_rules_it_found_broken(tmp_path):
+    con = duckdb.connect()
+    con.execute("create table plans as select * from (values (null), ('p1'), ('p1')) as t (id)")
+    compiled = (
+        "select 'not_null: id' as rule, count(*) as failing_rows from plans where id is null "
+        "union all select 'unique: id', 1"
+    )
+    uid = "test.subscriber_warehouse.dim_plans_row_rules.1a2b"
+    (tmp_path / "run_results.json").write_text(
+        json.dumps({"results": [{"unique_id": uid, "compiled_code": compiled}]})
+    )
+    check = dg.AssetCheckResult(
+        passed=False,
+        asset_key=["marts", "dim_plans"],
+        check_name="dim_plans_row_rules",
+        metadata={"unique_id": uid, "dagster_dbt/failed_row_count": 2},
+    )
+    named = broken_rules(con, tmp_path, check)
+    assert named.metadata["failed_checks"].value == "not_null: id: 1; unique: id: 1"
+    assert named.metadata["dagster_dbt/failed_row_count"].value == 2
+    passed = dg.AssetCheckResult(passed=True, check_name="dim_plans_row_rules", metadata={})
+    assert broken_rules(con, tmp_path, passed) is passed
