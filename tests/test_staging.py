@@ -415,12 +415,11 @@ def test_models_yaml_documents_every_column_and_matches_contract_enums():
     for table, name in MODELS.items():
         model = models[name]
         assert "one row per" in model["description"].lower(), name
-        enum_tests = {}
         for col in model["columns"]:
             assert col.get("description"), (name, col["name"])
-            for test in col.get("data_tests", []):
-                if isinstance(test, dict) and "accepted_values" in test:
-                    enum_tests[col["name"]] = tuple(test["accepted_values"]["arguments"]["values"])
+        # the model's rules are one test (row_rules), its accepted values among them
+        (rules,) = [t["row_rules"]["arguments"] for t in model["data_tests"] if "row_rules" in t]
+        enum_tests = {c: tuple(v) for c, v in rules.get("accepted_values", {}).items()}
         contract_enums = {c.name: c.enum for c in TABLES[table].columns if c.enum}
         assert {c: enum_tests[c] for c in contract_enums if c in enum_tests} == contract_enums, name
 
