@@ -92,7 +92,7 @@ failures as (
     {% endfor %}
     {% for key in unique %}
         select
-            'unique: {{ [key] | join(", ") if key is string else key | join(", ") }}' as rule,
+            'unique: {{ key if key is string else key | join(", ") }}' as rule,
             failing_rows
         from duplicated_{{ loop.index }}
         union all
