@@ -1,5 +1,6 @@
 """How the dbt steps run and report, apart from the dbt assets (which need the manifest): the
-arguments of a run's `dbt build`, and what a mart's materialization shows in the UI."""
+arguments of a run's `dbt build`, what a mart's materialization shows in the UI, and which rules
+a failed row_rules check broke."""
 
 import json
 from collections.abc import Mapping
