@@ -24,7 +24,7 @@ from orchestration.dbt_runs import (
 )
 from orchestration.freshness import MART_FRESHNESS
 from orchestration.progress import DBT_NODES_LOGGER, DBT_STEP_ATTR
-from orchestration.project import dbt_project, invocation_folder, use_database
+from orchestration.project import dbt_environment, dbt_project, invocation_folder
 from orchestration.resources import WAREHOUSE_POOL, Warehouse
 from subscriber_warehouse.publish import make_working_folder
 
@@ -65,7 +65,6 @@ _nodes = logging.getLogger(DBT_NODES_LOGGER)
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     step = context.op_execution_context.op.name
-    use_database(warehouse.path)
     make_working_folder(warehouse.published)
     caught_up = first_day_loaded_since_last_build(context.instance)
     # dbt runs as a child process with this process's environment, as for the warehouse path
@@ -75,7 +74,8 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     events, failure = [], None
     try:
         target = invocation_folder(warehouse.published, step)
-        invocation = dbt.cli(build_args(context.run.tags), context=context, target_path=target)
+        with dbt_environment(warehouse.path.parent):
+            invocation = dbt.cli(build_args(context.run.tags), context=context, target_path=target)
         for event in invocation.stream():
             events.append(event)
             _nodes.debug("dbt node done", extra={DBT_STEP_ATTR: step})

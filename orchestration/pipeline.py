@@ -18,7 +18,7 @@ from orchestration.project import prepare_manifest
 from orchestration.resources import BILLING_SOURCE_ENV, Warehouse, env_memory_limit
 from subscriber_warehouse.landing import inventory
 from subscriber_warehouse.lock import warehouse_lock
-from subscriber_warehouse.publish import open_published, working_path
+from subscriber_warehouse.publish import make_working_folder, open_published
 from subscriber_warehouse.report.render import report_path
 from subscriber_warehouse.sources import NATIVE, raw_tables
 
@@ -88,7 +88,8 @@ def _run(landing, warehouse, load_time, day, billing_source, source_database) ->
     # dbt's event stream and Dagster's step errors go to the log file: the terminal gets the
     # progress, then the summary or the failures, once each
     with open(log, "w") as out, contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        prepare_manifest(working_path(Path(warehouse).resolve()))
+        prepare_manifest()
+        make_working_folder(Path(warehouse).resolve())
         # the dbt assets read target/manifest.json when their module is imported
         from orchestration.dbt import dbt_nodes_per_step
         from orchestration.definitions import build_definitions

@@ -6,6 +6,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -13,10 +14,10 @@ from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dbt.dbt_project import using_dagster_dev
 from packaging import version
 
+from orchestration.dbt_in_folder import FOLDER_ENV
 from orchestration.dbt_runs import REPROCESS_FROM_ENV
-from orchestration.resources import default_warehouse
 from subscriber_warehouse.dbt_target import PROJECT_ROOT, dbt_target_path
-from subscriber_warehouse.publish import working_path
+from subscriber_warehouse.publish import WORKING_DATABASE, working_path
 
 # dagster-dbt copies the partial-parse file from here into each invocation's folder: the
 # manifest must be parsed into the same place
@@ -33,25 +34,46 @@ def invocation_folder(published: Path, step: str) -> Path:
     return working_path(published).parent / "dbt" / step
 
 
-def use_database(path: Path) -> None:
-    """Point dbt's profile at the database a run builds. dbt runs as its own process and reads
-    the path from the environment; parse and build must see the same profile, or each build
-    starts with a full re-parse ("Unable to do partial parsing because profile has changed")."""
-    os.environ["SW_WAREHOUSE"] = str(path)
+# dbt, as the pipeline runs it, opens the working database by its file name from the database's
+# folder (orchestration/dbt_in_folder.py): the profile, and so the parse, is then the same for
+# every warehouse, and a first run on a new one does not parse the project again (a full parse,
+# "Unable to do partial parsing because profile has changed", took 9 s)
+DATABASE_ENV = "SW_DBT_DATABASE"
 
 
-def prepare_manifest(database: Path | None = None) -> Path:
-    """Build target/manifest.json (`dbt parse`) for runs outside `dagster dev`; with `database`,
-    parsed with the profile the run's builds will use, so they reuse the parse. Not again when
-    nothing dbt parses has changed since: even a partial parse takes dbt ~6 s."""
-    if database is not None:
-        use_database(database)
+@contextmanager
+def dbt_environment(folder: Path | None = None):
+    """The environment of the dbt processes started inside: the profile's database is the
+    working database's name, opened from `folder`. Restored after, so that a dbt started by
+    hand later in the same process (tests do) reads SW_WAREHOUSE as before."""
+    values = {DATABASE_ENV: WORKING_DATABASE, FOLDER_ENV: str(folder) if folder else None}
+    saved = {name: os.environ.get(name) for name in values}
+    _set(values)
+    try:
+        yield
+    finally:
+        _set(saved)
+
+
+def _set(values: Mapping[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def prepare_manifest() -> Path:
+    """Build target/manifest.json (`dbt parse`) for runs outside `dagster dev`, with the profile
+    the runs' builds use, so they reuse the parse. Not again when nothing dbt parses has changed
+    since: even a partial parse takes dbt ~6 s."""
     stamp = Path(dbt_project.target_path) / PARSE_STAMP
-    inputs = parse_inputs(PROJECT_ROOT, os.environ)
-    if dbt_project.manifest_path.exists() and stamp.is_file() and stamp.read_text() == inputs:
-        return dbt_project.manifest_path
-    stamp.unlink(missing_ok=True)
-    dbt_resource().cli(["parse"], target_path=dbt_project.target_path).wait()
+    with dbt_environment():
+        inputs = parse_inputs(PROJECT_ROOT, os.environ)
+        if dbt_project.manifest_path.exists() and stamp.is_file() and stamp.read_text() == inputs:
+            return dbt_project.manifest_path
+        stamp.unlink(missing_ok=True)
+        dbt_resource().cli(["parse"], target_path=dbt_project.target_path).wait()
     stamp.write_text(inputs)
     return dbt_project.manifest_path
 
@@ -96,14 +118,18 @@ class VenvDbtCliResource(DbtCliResource):
         return None
 
 
+# the console script of orchestration/dbt_in_folder.py (pyproject.toml)
+DBT_IN_FOLDER = "sw-dbt"
+
+
 def dbt_resource() -> DbtCliResource:
     return VenvDbtCliResource(
-        project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
+        project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / DBT_IN_FOLDER)
     )
 
 
-# `dagster dev` loads the definitions without a manifest: parse it here, with the default
-# warehouse's profile so its builds reuse the parse (dagster-dbt's own prepare_if_dev() looks
-# for `dbt` on PATH, which an un-activated venv lacks). The CLI and tests call prepare_manifest().
+# `dagster dev` loads the definitions without a manifest: parse it here (dagster-dbt's own
+# prepare_if_dev() looks for `dbt` on PATH, which an un-activated venv lacks). The CLI and tests
+# call prepare_manifest().
 if using_dagster_dev():
-    prepare_manifest(default_warehouse().path)
+    prepare_manifest()

@@ -83,17 +83,31 @@ def open_published(published: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+# the working database's file name, the same for every warehouse: dbt opens it by this name from
+# its folder (orchestration/project.py), so every warehouse's dbt builds share one parse
+WORKING_DATABASE = "warehouse.duckdb"
+
+
 def working_path(published: Path) -> Path:
-    """The pipeline's private database for a published file: `<dir>/.work/<name>`."""
-    return published.parent / ".work" / published.name
+    """The pipeline's private database for `<dir>/<stem>.duckdb`:
+    `<dir>/.work/<stem>/warehouse.duckdb`."""
+    return published.parent / ".work" / published.stem / WORKING_DATABASE
 
 
 def make_working_folder(published: Path) -> None:
     """Create the working database's folder for its owner alone, whatever the umask: unlike the
-    published file it holds the raw tables, e-mail addresses and names included."""
-    folder = working_path(published).parent
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    folder.chmod(0o700)
+    published file it holds the raw tables, e-mail addresses and names included. A working
+    database where earlier versions kept it, `<dir>/.work/<name>`, is moved in: a daily run
+    without it would publish only its own day."""
+    working = working_path(published)
+    for folder in (working.parent.parent, working.parent):
+        folder.mkdir(mode=0o700, exist_ok=True, parents=True)
+        folder.chmod(0o700)
+    former = published.parent / ".work" / published.name
+    if former.is_file() and not working.exists():
+        for suffix in ("", ".wal"):
+            if Path(f"{former}{suffix}").exists():
+                os.replace(f"{former}{suffix}", f"{working}{suffix}")
 
 
 def _restatements(con: duckdb.DuckDBPyConnection, published: Path) -> list[str]:

@@ -89,7 +89,7 @@ def land(tmp_path, members, addresses, tiers: dict[str, str] | None = None) -> P
     customer's reason is '<audience>: <id>, ...'."""
     published = tmp_path / "warehouse.duckdb"
     work = working_path(published)
-    work.parent.mkdir(exist_ok=True)
+    work.parent.mkdir(parents=True, exist_ok=True)
     published.unlink(missing_ok=True)
     work.unlink(missing_ok=True)
     con = duckdb.connect(str(published))

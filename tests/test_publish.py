@@ -16,7 +16,7 @@ from rows import land_minimal, row, write_csv
 
 from orchestration.pipeline import PipelineFailed, run_pipeline
 from orchestration.quality_report import report_path
-from subscriber_warehouse.publish import publish, working_path
+from subscriber_warehouse.publish import make_working_folder, publish, working_path
 
 LOAD_TIME = "2024-06-01T00:00:00Z"
 CLI = str(Path(sys.executable).parent / "subscriber-warehouse")
@@ -103,3 +103,20 @@ def test_read_only_readers_succeed_while_a_run_is_writing(baseline, tmp_path):
         time.sleep(0.2)
     assert run.returncode == 0, run.stderr.read()
     assert queries >= 10  # the reader really ran alongside the run
+
+
+def test_a_working_database_where_earlier_versions_kept_it_is_moved_in(tmp_path):
+    """Earlier versions kept it at `.work/<name>`: a daily run that did not find it would
+    publish its own day alone."""
+    published, former = tmp_path / "wh.duckdb", tmp_path / ".work" / "wh.duckdb"
+    former.parent.mkdir()
+    con = duckdb.connect(str(former))
+    con.execute("create table kept as select 42 as answer")
+    con.close()
+    Path(f"{former}.wal").write_bytes(b"")
+    make_working_folder(published)
+    working = working_path(published)
+    assert working == tmp_path / ".work" / "wh" / "warehouse.duckdb"
+    assert not former.exists() and Path(f"{working}.wal").exists()
+    assert duckdb.connect(str(working), read_only=True).sql("from kept").fetchall() == [(42,)]
+    assert (working.parent.stat().st_mode & 0o777) == 0o700
