@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -51,26 +50,20 @@ class GateReport:
 
 
 @cache
-def _context():
+def _whole_frame():
+    """One pandas asset for every validation, each with its own frame: a data source, asset,
+    suite and validation definition registered per validation took 1.6 s of a 10k run's gates."""
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return context
+    frames = context.data_sources.add_pandas("frames").add_dataframe_asset("frame")
+    return frames.add_batch_definition_whole_dataframe("whole")
 
 
 def _validate(name: str, frame, expectations):
-    context = _context()
-    uid = f"{name}-{uuid.uuid4().hex[:12]}"
-    batch = (
-        context.data_sources.add_pandas(uid)
-        .add_dataframe_asset(uid)
-        .add_batch_definition_whole_dataframe(uid)
-    )
-    suite = context.suites.add(gx.ExpectationSuite(name=uid, expectations=expectations))
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=uid, data=batch, suite=suite)
-    )
-    return definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+    batch = _whole_frame().get_batch(batch_parameters={"dataframe": frame})
+    suite = gx.ExpectationSuite(name=name, expectations=expectations)
+    return batch.validate(suite, result_format="SUMMARY")
 
 
 def _records(frame) -> list[dict]:
