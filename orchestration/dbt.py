@@ -67,7 +67,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     step = context.op_execution_context.op.name
     make_working_folder(warehouse.published)
     caught_up = first_day_loaded_since_last_build(context.instance)
-    # dbt runs as a child process with this process's environment, as for the warehouse path
+    # dbt runs as a child process with this process's environment, as dbt_environment's are
     os.environ[REPROCESS_FROM_ENV] = reprocess_from(context.run.tags, caught_up)
     # dbt holds the DuckDB file until it exits: row counts and previews are read after that,
     # and what succeeded before a failure is still reported before the failure is raised
