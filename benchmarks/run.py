@@ -87,10 +87,20 @@ def timed(command: list[str], env: dict | None = None) -> dict:
         cwd=ROOT,
     )
     seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)[1])
-    return {"seconds": round(seconds, 1), "peak_rss_mib": round(rss_kb / 1024)}
+    figures = {"seconds": round(seconds, 1), "peak_rss_mib": round(rss_kb / 1024)}
+    if done.returncode != 0:
+        # kept with its figures: a failed run (out of memory at 1M) is a result too
+        figures["failed"] = f"exit {done.returncode}: {done.stdout[-1500:]}{done.stderr[-1500:]}"
+        print(f"{' '.join(command)} failed:\n{figures['failed']}", file=sys.stderr, flush=True)
+    return figures
+
+
+def generated(command: list[str]) -> dict:
+    figures = timed(command)
+    if "failed" in figures:
+        raise SystemExit("generating the landing failed: nothing to measure")
+    return figures
 
 
 def pipeline_run(
@@ -167,8 +177,10 @@ def source_bench(customers: int, workdir: Path, source: str, native: Path) -> di
     if not (landing / "_manifest.json").exists():
         command = [str(BIN / "subscriber-warehouse"), "generate", "--customers", str(customers)]
         command += ["--format", source, "--out", str(landing), "--workers", "2"]
-        figures["generate"] = timed(command)
+        figures["generate"] = generated(command)
     figures["full_run"] = pipeline_run(landing, warehouse, home, source=source)
+    if "failed" in figures["full_run"]:
+        return figures
     con = duckdb.connect()
     con.execute(f"attach {sql_str(str(native))} as native (read_only)")
     con.execute(f"attach {sql_str(str(warehouse))} as mapped (read_only)")
@@ -201,7 +213,7 @@ def bench(customers: int, workdir: Path, sources: list[str]) -> dict:
             move_day(landing, held, day, back=True)
     if not (landing / "_manifest.json").exists():
         command = [str(BIN / "subscriber-warehouse"), "generate", "--customers", str(customers)]
-        figures["generate"] = timed([*command, "--out", str(landing), "--workers", "2"])
+        figures["generate"] = generated([*command, "--out", str(landing), "--workers", "2"])
     manifest = json.loads((landing / "_manifest.json").read_text())
     figures["rows"] = manifest["rows"]
     day = newest_day(landing)
@@ -210,6 +222,8 @@ def bench(customers: int, workdir: Path, sources: list[str]) -> dict:
         figures["full_run"] = pipeline_run(landing, warehouse, home)
     finally:
         move_day(landing, held, day, back=True)
+    if "failed" in figures["full_run"]:
+        return figures
     figures["daily_run"] = {"day": day, **pipeline_run(landing, warehouse, home, day)}
     figures["warehouse_gib"] = round(warehouse.stat().st_size / 2**30, 2)
     figures["floor"] = floor(landing)
@@ -224,6 +238,12 @@ def bench(customers: int, workdir: Path, sources: list[str]) -> dict:
     return figures
 
 
+def run_seconds(run: dict | None) -> str:
+    if run is None:
+        return "-"
+    return f"failed after {run['seconds']}" if "failed" in run else str(run["seconds"])
+
+
 def markdown(results: list[dict], machine: str) -> str:
     head = (
         "| customers | subscription events | invoices + payments | usage events | rows landed "
@@ -232,14 +252,20 @@ def markdown(results: list[dict], machine: str) -> str:
     )
     lines = [f"Machine: {machine}", "", head, "|" + "---|" * head.count(" | ") + "---|"]
     for r in results:
-        rows, full, daily = r["rows"], r["full_run"], r["daily_run"]
+        rows, full, daily = r["rows"], r["full_run"], r.get("daily_run")
+        peer_cells = (
+            f"{r['peer']['seconds']} | {r['peer']['mismatches']} of "
+            f"{r['peer']['customer_months']:,}"
+            if "peer" in r
+            else "- | -"
+        )
         lines.append(
             f"| {r['customers']:,} | {rows['subscription_events']:,} "
             f"| {rows['invoices'] + rows['payments']:,} | {rows['usage_events']:,} "
-            f"| {sum(rows.values()):,} | {full['seconds']} | {full['peak_rss_mib']} "
-            f"| {daily['seconds']} | {daily['peak_rss_mib']} | {r['floor']['seconds']} "
-            f"| {r['floor_ratio']} | {r['load_floor_ratio']} | {r['peer']['seconds']} "
-            f"| {r['peer']['mismatches']} of {r['peer']['customer_months']:,} |"
+            f"| {sum(rows.values()):,} | {run_seconds(full)} | {full['peak_rss_mib']} "
+            f"| {run_seconds(daily)} | {daily['peak_rss_mib'] if daily else '-'} "
+            f"| {r.get('floor', {}).get('seconds', '-')} | {r.get('floor_ratio', '-')} "
+            f"| {r.get('load_floor_ratio', '-')} | {peer_cells} |"
         )
     lines += [
         "",
@@ -276,8 +302,8 @@ def markdown(results: list[dict], machine: str) -> str:
             generated = f.get("generate", {}).get("seconds", "reused")
             lines.append(
                 f"| {r['customers']:,} | {k.removesuffix('_run')} | {generated} "
-                f"| {f['full_run']['seconds']} | {f['full_run']['peak_rss_mib']} "
-                f"| {f['mismatches']} of {f['customer_months']:,} |"
+                f"| {run_seconds(f['full_run'])} | {f['full_run']['peak_rss_mib']} "
+                f"| {f.get('mismatches', '-')} of {f.get('customer_months', 0):,} |"
             )
     return "\n".join(lines)
 
@@ -298,19 +324,19 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     machine = f"{os.cpu_count()} cores, {memory:.0f} GiB, {platform.platform()}"
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d") + (f"-{args.label}" if args.label else "")
     results = []
     for n in args.customers:
         results.append(bench(n, args.workdir.resolve(), args.sources))
         print(json.dumps(results[-1]), flush=True)
-    table = markdown(results, machine)
-    print(table)
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d") + (f"-{args.label}" if args.label else "")
-    (out / f"{stamp}.json").write_text(
-        json.dumps({"machine": machine, "results": results}, indent=2)
-    )
-    (out / f"{stamp}.md").write_text(table + "\n")
+        # written after each scale: a later scale that stops the script keeps the earlier ones
+        (out / f"{stamp}.json").write_text(
+            json.dumps({"machine": machine, "results": results}, indent=2)
+        )
+        (out / f"{stamp}.md").write_text(markdown(results, machine) + "\n")
+    print(markdown(results, machine))
 
 
 if __name__ == "__main__":

@@ -106,7 +106,7 @@ def _run(landing, warehouse, load_time, day, billing_source, source_database) ->
         progress = RunProgress(terminal, len(job.nodes_in_topological_order), dbt_nodes_per_step())
         job = job.with_logger_defs({**job.loggers, PROGRESS: progress_logger(progress)})
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-        with instance or dg.DagsterInstance.ephemeral() as inst, contextlib.closing(progress):
+        with instance or dg.DagsterInstance.ephemeral() as inst, progress:
             result = job.execute_in_process(
                 instance=inst,
                 raise_on_error=False,

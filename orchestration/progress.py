@@ -88,11 +88,17 @@ class RunProgress(logging.Handler):
             self.bar.write(line, file=self.stream)
             self.bar.update(1)
 
-    def close(self) -> None:
+    # Not in close(): logging calls every handler's close() whenever logging is configured, as
+    # Dagster does when a run starts on an instance with a dagster.yaml; the run's nodes would
+    # then go uncounted
+    def __enter__(self) -> RunProgress:
+        return self
+
+    def __exit__(self, *_exc) -> None:
         logging.getLogger(DBT_NODES_LOGGER).removeHandler(self)
         if self.bar is not None:
             self.bar.close()
-        super().close()
+        self.close()
 
 
 def progress_logger(progress: RunProgress) -> dg.LoggerDefinition:

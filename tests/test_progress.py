@@ -22,7 +22,20 @@ progress.show("raw__customers")
 progress.count_node("dbt_models")
 progress.count_node("dbt_models")
 progress.finish("dbt_models", "done")
-progress.close()
+progress.__exit__()
+"""
+
+# as a run counts them: dbt's nodes logged by the step, after Dagster configured Python logging
+# (it does when a run starts on an instance with a dagster.yaml), which closes every handler
+COUNTED = """
+import logging, logging.config, sys
+from orchestration.progress import DBT_NODES_LOGGER, DBT_STEP_ATTR, RunProgress, progress_logger
+with RunProgress(sys.stderr, 1, {"dbt_models": 2}) as progress:
+    progress_logger(progress)
+    logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+    for _ in range(2):
+        logging.getLogger(DBT_NODES_LOGGER).debug("node", extra={DBT_STEP_ATTR: "dbt_models"})
+    progress.finish("dbt_models", "done")
 """
 
 
@@ -43,6 +56,15 @@ def test_on_a_terminal_a_live_bar_shows_the_step_and_dbts_nodes():
 def test_off_a_terminal_only_a_line_per_step():
     done = subprocess.run(
         [sys.executable, "-c", SHOW], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert done.stderr.splitlines() == [
+        "[   0.0 s] dbt_models: done in 0.0 s, 2 dbt nodes built or tested"
+    ]
+
+
+def test_dbts_nodes_are_counted_after_logging_is_configured():
+    done = subprocess.run(
+        [sys.executable, "-c", COUNTED], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert done.stderr.splitlines() == [
         "[   0.0 s] dbt_models: done in 0.0 s, 2 dbt nodes built or tested"
