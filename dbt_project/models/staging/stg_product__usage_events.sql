@@ -6,7 +6,29 @@ source as (
 
 ),
 
-ranked as (
+delivered_more_than_once as (
+
+    select event_id
+    from source
+    group by event_id
+    having count(*) > 1
+
+),
+
+-- most keys arrive once: only the re-delivered ones are ranked, as ranking 100M rows with their
+-- properties took a fifth longer at 1M customers than this (103 s against 81 s)
+single_copies as (
+
+    select *
+    from source
+    where not exists (
+        select 1 from delivered_more_than_once
+        where delivered_more_than_once.event_id = source.event_id
+    )
+
+),
+
+ranked_copies as (
 
     select
         *,
@@ -17,6 +39,10 @@ ranked as (
             order by {{ latest_delivery_first() }}
         ) as copy_rank
     from source
+    where exists (
+        select 1 from delivered_more_than_once
+        where delivered_more_than_once.event_id = source.event_id
+    )
 
 ),
 
@@ -29,7 +55,18 @@ final as (
         event_name,
         quantity,
         properties
-    from ranked
+    from single_copies
+
+    union all
+
+    select
+        event_id,
+        customer_id,
+        occurred_at,
+        event_name,
+        quantity,
+        properties
+    from ranked_copies
     where copy_rank = 1
 
 )
