@@ -174,7 +174,8 @@ def source_bench(customers: int, workdir: Path, source: str, native: Path) -> di
     home.mkdir()
     shutil.copy(ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
     figures: dict = {}
-    if not (landing / "_manifest.json").exists():
+    # a source's landing has no _manifest.json: its billing tables are in <landing>/<source>
+    if not (landing / source).is_dir():
         command = [str(BIN / "subscriber-warehouse"), "generate", "--customers", str(customers)]
         command += ["--format", source, "--out", str(landing), "--workers", "2"]
         figures["generate"] = generated(command)
