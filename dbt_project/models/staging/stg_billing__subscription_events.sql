@@ -6,18 +6,53 @@ source as (
 
 ),
 
-deliveries as (
+delivered_more_than_once as (
 
     select
-        *,
-        -- an event delivered more than once: the copy delivered last wins (a later day
-        -- folder, then the file name sorting last), then the later row of that file
-        row_number() over (
-            partition by event_id
-            order by {{ latest_delivery_first() }}
-        ) as copy_rank,
-        count(*) over (partition by event_id) as delivery_count
+        event_id,
+        count(*) as delivery_count
     from source
+    group by event_id
+    having count(*) > 1
+
+),
+
+-- most events arrive once: only the re-delivered ones are ranked and compared, as ranking and
+-- comparing every row took most of this model's time at 1M customers
+single_copies as (
+
+    select
+        event_id,
+        subscription_id,
+        customer_id,
+        event_type,
+        status,
+        occurred_at,
+        plan_id,
+        quantity,
+        unit_amount,
+        discount_pct,
+        currency,
+        cancel_reason,
+        _source_file as source_file,
+        cast(1 as {{ dbt.type_bigint() }}) as delivery_count,
+        false as has_conflicting_copies
+    from source
+    where not exists (
+        select 1 from delivered_more_than_once
+        where delivered_more_than_once.event_id = source.event_id
+    )
+
+),
+
+redelivered as (
+
+    select
+        source.*,
+        delivered_more_than_once.delivery_count
+    from source
+    inner join delivered_more_than_once
+        on source.event_id = delivered_more_than_once.event_id
 
 ),
 
@@ -37,7 +72,7 @@ distinct_copies as (
         discount_pct,
         currency,
         cancel_reason
-    from source
+    from redelivered
 
 ),
 
@@ -51,28 +86,47 @@ copies_per_event as (
 
 ),
 
-final as (
+latest_copies as (
 
     select
-        deliveries.event_id,
-        deliveries.subscription_id,
-        deliveries.customer_id,
-        deliveries.event_type,
-        deliveries.status,
-        deliveries.occurred_at,
-        deliveries.plan_id,
-        deliveries.quantity,
-        deliveries.unit_amount,
-        deliveries.discount_pct,
-        deliveries.currency,
-        deliveries.cancel_reason,
-        deliveries._source_file as source_file,
-        deliveries.delivery_count,
-        copies_per_event.distinct_copies > 1 as has_conflicting_copies
-    from deliveries
+        redelivered.*,
+        copies_per_event.distinct_copies > 1 as has_conflicting_copies,
+        -- an event delivered more than once: the copy delivered last wins (a later day
+        -- folder, then the file name sorting last), then the later row of that file
+        row_number() over (
+            partition by redelivered.event_id
+            order by {{ latest_delivery_first() }}
+        ) as copy_rank
+    from redelivered
     inner join copies_per_event
-        on deliveries.event_id = copies_per_event.event_id
-    where deliveries.copy_rank = 1
+        on redelivered.event_id = copies_per_event.event_id
+
+),
+
+final as (
+
+    select * from single_copies
+
+    union all
+
+    select
+        event_id,
+        subscription_id,
+        customer_id,
+        event_type,
+        status,
+        occurred_at,
+        plan_id,
+        quantity,
+        unit_amount,
+        discount_pct,
+        currency,
+        cancel_reason,
+        _source_file as source_file,
+        delivery_count,
+        has_conflicting_copies
+    from latest_copies
+    where copy_rank = 1
 
 )
 
