@@ -1,3 +1,8 @@
+{%- set event_columns = [
+    'event_id', 'subscription_id', 'customer_id', 'event_type', 'status', 'occurred_at',
+    'plan_id', 'quantity', 'unit_amount', 'discount_pct', 'currency', 'cancel_reason',
+] -%}
+
 with
 
 source as (
@@ -22,18 +27,7 @@ delivered_more_than_once as (
 single_copies as (
 
     select
-        event_id,
-        subscription_id,
-        customer_id,
-        event_type,
-        status,
-        occurred_at,
-        plan_id,
-        quantity,
-        unit_amount,
-        discount_pct,
-        currency,
-        cancel_reason,
+        {{ event_columns | join(', ') }},
         _source_file as source_file,
         cast(1 as {{ dbt.type_bigint() }}) as delivery_count,
         false as has_conflicting_copies
@@ -59,19 +53,7 @@ redelivered as (
 distinct_copies as (
 
     -- identical deliveries collapse to one row here (select distinct treats nulls as equal)
-    select distinct
-        event_id,
-        subscription_id,
-        customer_id,
-        event_type,
-        status,
-        occurred_at,
-        plan_id,
-        quantity,
-        unit_amount,
-        discount_pct,
-        currency,
-        cancel_reason
+    select distinct {{ event_columns | join(', ') }}
     from redelivered
 
 ),
@@ -110,18 +92,7 @@ final as (
     union all
 
     select
-        event_id,
-        subscription_id,
-        customer_id,
-        event_type,
-        status,
-        occurred_at,
-        plan_id,
-        quantity,
-        unit_amount,
-        discount_pct,
-        currency,
-        cancel_reason,
+        {{ event_columns | join(', ') }},
         _source_file as source_file,
         delivery_count,
         has_conflicting_copies

@@ -48,25 +48,13 @@ ranked_copies as (
 
 final as (
 
-    select
-        event_id,
-        customer_id,
-        occurred_at,
-        event_name,
-        quantity,
-        properties
-    from single_copies
+    {%- set usage_columns = [
+        'event_id', 'customer_id', 'occurred_at', 'event_name', 'quantity', 'properties',
+    ] %}
 
+    select {{ usage_columns | join(', ') }} from single_copies
     union all
-
-    select
-        event_id,
-        customer_id,
-        occurred_at,
-        event_name,
-        quantity,
-        properties
-    from ranked_copies
+    select {{ usage_columns | join(', ') }} from ranked_copies
     where copy_rank = 1
 
 )
