@@ -69,7 +69,7 @@ def phase(step_key: str) -> str:
         return "gates"
     if step_key.startswith("dbt_"):
         return "dbt"
-    if step_key.startswith("raw__"):
+    if step_key.startswith("raw_"):
         return "load"
     for name in ("publish", "exports", "report"):
         if step_key.startswith(name):

@@ -6,13 +6,17 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import (
-    DagsterDbtTranslator,
-    DagsterDbtTranslatorSettings,
-    DbtCliResource,
-    dbt_assets,
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
+from dagster_dbt.asset_utils import (
+    DAGSTER_DBT_EXCLUDE_METADATA_KEY,
+    DAGSTER_DBT_SELECT_METADATA_KEY,
+    DAGSTER_DBT_SELECTOR_METADATA_KEY,
+    get_manifest_and_translator_from_dbt_assets,
+    get_subset_selection_for_context,
 )
+from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
+from orchestration.dbt_in_process import command, stream
 from orchestration.dbt_runs import (
     PREVIEWED_SCHEMAS,
     REPROCESS_FROM_ENV,
@@ -24,8 +28,14 @@ from orchestration.dbt_runs import (
 )
 from orchestration.freshness import MART_FRESHNESS
 from orchestration.progress import DBT_NODES_LOGGER, DBT_STEP_ATTR
-from orchestration.project import dbt_environment, dbt_project, invocation_folder
+from orchestration.project import (
+    dbt_environment,
+    dbt_project,
+    invocation_folder,
+    prepare_manifest,
+)
 from orchestration.resources import WAREHOUSE_POOL, Warehouse
+from subscriber_warehouse.dbt_target import PROJECT_ROOT
 from subscriber_warehouse.publish import make_working_folder
 
 
@@ -63,22 +73,34 @@ AFTER_PREDICTIVE = "source:predictive+"
 _nodes = logging.getLogger(DBT_NODES_LOGGER)
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
+def _build(context: dg.AssetExecutionContext, warehouse: Warehouse):
     step = context.op_execution_context.op.name
     make_working_folder(warehouse.published)
-    caught_up = first_day_loaded_since_last_build(context.instance)
-    # dbt runs as a child process with this process's environment, as dbt_environment's are
-    os.environ[REPROCESS_FROM_ENV] = reprocess_from(context.run.tags, caught_up)
-    # dbt holds the DuckDB file until it exits: row counts and previews are read after that,
+    os.environ[REPROCESS_FROM_ENV] = reprocess_from(
+        context.run.tags, first_day_loaded_since_last_build(context.instance)
+    )
+    manifest, _, project = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+    target = invocation_folder(warehouse.published, step)
+    args = command(
+        [*build_args(context.run.tags), *selection_args(context, manifest)], PROJECT_ROOT, target
+    )
+    # dbt holds the DuckDB file until it is done: row counts and previews are read after that,
     # and what succeeded before a failure is still reported before the failure is raised
     events, failure = [], None
     try:
-        target = invocation_folder(warehouse.published, step)
-        with dbt_environment(warehouse.path.parent):
-            invocation = dbt.cli(build_args(context.run.tags), context=context, target_path=target)
-        for event in invocation.stream():
-            events.append(event)
-            _nodes.debug("dbt node done", extra={DBT_STEP_ATTR: step})
+        parsed = prepare_manifest()
+        with dbt_environment(warehouse.path):
+            for raw in stream(parsed, args):
+                result = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})
+                for event in result.to_default_asset_events(
+                    manifest=manifest,
+                    dagster_dbt_translator=translator,
+                    context=context,
+                    target_path=target,
+                    project=project,
+                ):
+                    events.append(event)
+                    _nodes.debug("dbt node done", extra={DBT_STEP_ATTR: step})
     except Exception as error:
         failure = error
     if failure and not events:
@@ -96,6 +118,24 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
         raise failure
 
 
+def selection_args(context: dg.AssetExecutionContext, manifest: Mapping[str, Any]) -> list[str]:
+    """What dbt selects for this step: its assets definition's selection, or, when the run
+    selects some of its assets or checks (from the UI), those, by dagster-dbt's rules. dbt runs
+    in this process, so a long selection is passed as it is (dagster-dbt's subprocess writes one
+    above 200 nodes into a selector in a copy of the project, which dbt would parse again)."""
+    tags = context.op_execution_context.op.tags
+    selection, indirect = get_subset_selection_for_context(
+        context=context,
+        manifest=manifest,
+        select=tags.get(DAGSTER_DBT_SELECT_METADATA_KEY),
+        exclude=tags.get(DAGSTER_DBT_EXCLUDE_METADATA_KEY),
+        selector=tags.get(DAGSTER_DBT_SELECTOR_METADATA_KEY),
+        dagster_dbt_translator=translator,
+        current_dbt_indirect_selection_env=None,
+    )
+    return [*selection, *(["--indirect-selection", indirect] if indirect else [])]
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -103,8 +143,8 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     exclude=AFTER_PREDICTIVE,
     pool=WAREHOUSE_POOL,
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-    yield from _build(context, dbt, warehouse)
+def dbt_models(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    yield from _build(context, warehouse)
 
 
 @dbt_assets(
@@ -115,10 +155,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     name="dbt_models_after_predictive",
     pool=WAREHOUSE_POOL,
 )
-def dbt_models_after_predictive(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
-):
-    yield from _build(context, dbt, warehouse)
+def dbt_models_after_predictive(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    yield from _build(context, warehouse)
 
 
 DBT_ASSETS = [dbt_models, dbt_models_after_predictive]

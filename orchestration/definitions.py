@@ -12,7 +12,6 @@ from orchestration.assets.report import metrics_report
 from orchestration.checks import gates
 from orchestration.dbt import DBT_ASSETS
 from orchestration.jobs import pipeline_job
-from orchestration.project import dbt_resource
 from orchestration.resources import Warehouse, default_warehouse
 from orchestration.run_status import quality_report_sensors, run_failure_alert
 from orchestration.schedules import daily_pipeline_schedule
@@ -34,7 +33,7 @@ def build_definitions(warehouse: Warehouse | None = None) -> dg.Definitions:
         jobs=[pipeline_job],
         schedules=[daily_pipeline_schedule],
         sensors=[landing_files_sensor, run_failure_alert, *quality_report_sensors],
-        resources={"warehouse": warehouse, "dbt": dbt_resource()},
+        resources={"warehouse": warehouse},
         executor=dg.in_process_executor,
     )
 

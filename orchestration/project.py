@@ -4,78 +4,75 @@ import hashlib
 import importlib.metadata
 import os
 import re
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextlib import contextmanager
-from functools import cached_property
 from pathlib import Path
 
-from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt import DbtProject
 from dagster_dbt.dbt_project import using_dagster_dev
-from packaging import version
+from dbt.contracts.graph.manifest import Manifest
 
-from orchestration.dbt_in_folder import FOLDER_ENV
+from orchestration.dbt_in_process import parse
 from orchestration.dbt_runs import REPROCESS_FROM_ENV
 from subscriber_warehouse.dbt_target import PROJECT_ROOT, dbt_target_path
 from subscriber_warehouse.publish import WORKING_DATABASE, working_path
 
-# dagster-dbt copies the partial-parse file from here into each invocation's folder: the
-# manifest must be parsed into the same place
 dbt_project = DbtProject(
     project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT, target_path=dbt_target_path()
 )
 
 
 def invocation_folder(published: Path, step: str) -> Path:
-    """Where a dbt step of a warehouse's runs writes (compiled SQL, run results, dbt's log and
-    partial parse): one folder per step beside the working database, reused by every run.
+    """Where a dbt step of a warehouse's runs writes (compiled SQL, run results, dbt's log):
+    one folder per step beside the working database, reused by every run.
     dagster-dbt's default, a new folder in the checkout's target/ for every dbt call (~13 MB),
     grew to 370 MB in an hour of runs."""
     return working_path(published).parent / "dbt" / step
 
 
-# dbt, as the pipeline runs it, opens the working database by its file name from the database's
-# folder (orchestration/dbt_in_folder.py): the profile, and so the parse, is then the same for
-# every warehouse, and a first run on a new one does not parse the project again (a full parse,
-# "Unable to do partial parsing because profile has changed", took 9 s)
+# dbt parses with the profile's database named WORKING_DATABASE, the same for every warehouse: a
+# first run on a new warehouse then starts from the project's parse (a full parse, "Unable to do
+# partial parsing because profile has changed", took 9 s). The builds, which do not parse, open
+# the warehouse's working database by its path.
 DATABASE_ENV = "SW_DBT_DATABASE"
 
 
 @contextmanager
-def dbt_environment(folder: Path | None = None):
-    """The environment of the dbt processes started inside: the profile's database is the
-    working database's name, opened from `folder`. Restored after, so that a dbt started by
-    hand later in the same process (tests do) reads SW_WAREHOUSE as before."""
-    values = {DATABASE_ENV: WORKING_DATABASE, FOLDER_ENV: str(folder) if folder else None}
-    saved = {name: os.environ.get(name) for name in values}
-    _set(values)
+def dbt_environment(database: Path | None = None):
+    """The environment of the dbt commands run inside: the profile's database is `database`,
+    or WORKING_DATABASE for a parse. Restored after, so that a dbt started by hand later in the
+    same process (tests do) reads SW_WAREHOUSE as before."""
+    saved = os.environ.get(DATABASE_ENV)
+    os.environ[DATABASE_ENV] = str(database) if database else WORKING_DATABASE
     try:
         yield
     finally:
-        _set(saved)
-
-
-def _set(values: Mapping[str, str | None]) -> None:
-    for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
+        if saved is None:
+            os.environ.pop(DATABASE_ENV, None)
         else:
-            os.environ[name] = value
+            os.environ[DATABASE_ENV] = saved
 
 
-def prepare_manifest() -> Path:
-    """Build target/manifest.json (`dbt parse`) for runs outside `dagster dev`, with the profile
-    the runs' builds use, so they reuse the parse. Not again when nothing dbt parses has changed
-    since: even a partial parse takes dbt ~6 s."""
+# the parsed project of this process, by the fingerprint of what it was parsed from
+_parsed: dict[str, Manifest] = {}
+
+
+def prepare_manifest() -> Manifest:
+    """The parsed dbt project, which the dbt steps build from, with target/manifest.json, which
+    the dbt assets are defined from. Parsed once per process while nothing dbt parses changes,
+    and manifest.json written only when something has: its partial parse took dbt ~1 s."""
     stamp = Path(dbt_project.target_path) / PARSE_STAMP
     with dbt_environment():
         inputs = parse_inputs(PROJECT_ROOT, os.environ)
-        if dbt_project.manifest_path.exists() and stamp.is_file() and stamp.read_text() == inputs:
-            return dbt_project.manifest_path
-        stamp.unlink(missing_ok=True)
-        dbt_resource().cli(["parse"], target_path=dbt_project.target_path).wait()
-    stamp.write_text(inputs)
-    return dbt_project.manifest_path
+        if inputs not in _parsed:
+            written = dbt_project.manifest_path.exists() and stamp.is_file()
+            fresh = written and stamp.read_text() == inputs
+            if not fresh:
+                stamp.unlink(missing_ok=True)
+            _parsed.clear()
+            _parsed[inputs] = parse(PROJECT_ROOT, dbt_project.target_path, not fresh)
+            stamp.write_text(inputs)
+    return _parsed[inputs]
 
 
 # beside the manifest: the fingerprint of what it was parsed from
@@ -101,31 +98,6 @@ def parse_inputs(root: Path, environ: Mapping[str, str]) -> str:
     for name in sorted(names - {REPROCESS_FROM_ENV}):
         digest.update(f"{name}={environ.get(name)}\0".encode())
     return digest.hexdigest()
-
-
-class VenvDbtCliResource(DbtCliResource):
-    """dagster-dbt's dbt resource without two costs of every dbt call that a run does not use:
-    `dbt --version` in a subprocess to learn dbt's version (2.7 s a call; it is the installed
-    dbt-core's), and an in-process dbt adapter, there only to fetch row counts and column
-    metadata, which the dbt steps read from DuckDB once dbt exits (4.3 s a call). At 10k
-    customers they were 14 s of a 107 s run."""
-
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        return version.parse(importlib.metadata.version("dbt-core"))
-
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
-        return None
-
-
-# the console script of orchestration/dbt_in_folder.py (pyproject.toml)
-DBT_IN_FOLDER = "sw-dbt"
-
-
-def dbt_resource() -> DbtCliResource:
-    return VenvDbtCliResource(
-        project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / DBT_IN_FOLDER)
-    )
 
 
 # `dagster dev` loads the definitions without a manifest: parse it here (dagster-dbt's own

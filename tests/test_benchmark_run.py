@@ -39,6 +39,8 @@ def test_each_step_of_the_pipeline_job_falls_in_its_phase(run):
     steps = {
         "raw__usage_events": "load",
         "raw__fx_rates": "load",
+        "raw_stripe__invoice_line_item": "load",
+        "raw_stripe__invoice_gx_raw_contract": "gates",
         "raw__usage_events_gx_raw_contract": "gates",
         "marts__fct_customer_mrr_monthly_gx_metric_rules": "gates",
         "dbt_models": "dbt",

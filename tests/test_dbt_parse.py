@@ -3,7 +3,12 @@ or an environment variable they name (not one read only when a model runs)."""
 
 import os
 import shutil
+import subprocess
 
+import duckdb
+import pytest
+
+from orchestration.dbt_in_process import DbtFailed, command, parse, stream
 from orchestration.dbt_runs import REPROCESS_FROM_ENV
 from orchestration.project import (
     DATABASE_ENV,
@@ -11,11 +16,9 @@ from orchestration.project import (
     PROJECT_ROOT,
     dbt_environment,
     dbt_project,
-    dbt_resource,
     parse_inputs,
     prepare_manifest,
 )
-from subscriber_warehouse.publish import WORKING_DATABASE
 
 
 def copy_project(tmp_path):
@@ -47,30 +50,64 @@ def test_a_second_run_with_nothing_changed_reuses_the_manifest():
     assert dbt_project.manifest_path.stat().st_mtime_ns == parsed
 
 
-def test_every_warehouse_s_dbt_calls_reuse_the_project_s_parse(tmp_path):
-    """dbt opens each warehouse's working database by one name from its folder, so its profile
-    is the same for all: a new warehouse's first build starts from the project's parse."""
-    prepare_manifest()
-    for name in ("first", "second"):
-        folder, target = tmp_path / name, tmp_path / name / "dbt"
-        folder.mkdir()
-        with dbt_environment(folder):
-            dbt_resource().cli(["show", "--inline", "select 1 as one"], target_path=target).wait()
-        assert (folder / WORKING_DATABASE).is_file()  # the database dbt opened
-        log = (target / "dbt.log").read_text()
-        assert "Nothing changed, skipping partial parsing" in log
-        assert "Unable to do partial parsing" not in log
-    assert DATABASE_ENV not in os.environ  # a dbt started by hand reads SW_WAREHOUSE again
-
-
-def test_a_dbt_call_runs_no_version_subprocess_and_opens_no_adapter(monkeypatch):
-    """dagster-dbt asks `dbt --version` in a subprocess and opens a dbt adapter on every call;
-    the run needs neither (tests/test_pipeline.py runs the real dbt steps)."""
+def test_a_process_parses_once_and_every_warehouse_s_dbt_calls_reuse_that_parse(
+    tmp_path, monkeypatch
+):
+    """dbt runs in the run's process on the manifest parsed once: no subprocess, no parse per
+    call; each call opens the warehouse it is given and closes it after, so the process can then
+    open the file itself (dbt-duckdb would keep it open)."""
 
     def no_subprocess(*args, **kwargs):
         raise AssertionError(f"a subprocess: {args}")
 
-    monkeypatch.setattr("dagster_dbt.core.resource.check_output", no_subprocess)
-    resource = dbt_resource()
-    assert str(resource._cli_version) == "1.11.16"  # requirements.lock's dbt-core
-    assert resource._initialize_dbt_core_adapter(["build"]) is None
+    manifest = prepare_manifest()
+    assert prepare_manifest() is manifest
+    monkeypatch.setattr(subprocess, "Popen", no_subprocess)
+    for name in ("first", "second"):
+        database, target = tmp_path / name / "warehouse.duckdb", tmp_path / name / "dbt"
+        database.parent.mkdir()
+        with dbt_environment(database):
+            list(
+                stream(
+                    manifest, command(["show", "--inline", "select 1 as one"], PROJECT_ROOT, target)
+                )
+            )
+        duckdb.connect(str(database), read_only=True).close()
+        log = (target / "dbt.log").read_text()
+        assert "partial parsing" not in log
+    assert DATABASE_ENV not in os.environ  # a dbt started by hand reads SW_WAREHOUSE again
+
+
+def test_a_failed_dbt_call_says_why_and_where_its_log_is(tmp_path):
+    target = tmp_path / "dbt"
+    with dbt_environment(tmp_path / "warehouse.duckdb"), pytest.raises(DbtFailed) as failed:
+        args = command(["show", "--inline", "select * from nowhere"], PROJECT_ROOT, target)
+        list(stream(prepare_manifest(), args))
+    assert "nowhere" in str(failed.value)
+    assert str(target / "dbt.log") in str(failed.value)
+
+
+def test_a_model_reading_an_ephemeral_model_builds_again_on_the_same_parse(tmp_path):
+    """dbt injects an ephemeral model's CTE into the nodes reading it once per manifest: the
+    process's second build on its one parse (a second run; tests make many) must inject it
+    again."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "dbt_project.yml").write_text(
+        "name: ephemeral_twice\nversion: '1.0'\nprofile: ephemeral_twice\n"
+    )
+    (tmp_path / "profiles.yml").write_text(
+        "ephemeral_twice:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        f"      path: {tmp_path / 'warehouse.duckdb'}\n"
+    )
+    (tmp_path / "models" / "numbers.sql").write_text(
+        "{{ config(materialized='ephemeral') }}\nselect 1 as n"
+    )
+    (tmp_path / "models" / "doubled.sql").write_text("select n * 2 as n from {{ ref('numbers') }}")
+    target = tmp_path / "target"
+    manifest = parse(tmp_path, target, write_manifest=False)
+    for _ in range(2):
+        results = list(stream(manifest, command(["run"], tmp_path, target)))
+        assert [r["data"]["node_info"]["node_status"] for r in results] == ["success"]
+    assert duckdb.connect(str(tmp_path / "warehouse.duckdb")).sql("from doubled").fetchall() == [
+        (2,)
+    ]

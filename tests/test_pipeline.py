@@ -11,12 +11,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
 from flow import CUSTOMERS, cli, query
 from independent_mrr import compute
 
+from orchestration.project import prepare_manifest
+from orchestration.resources import Warehouse
 from subscriber_warehouse.publish import working_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -357,3 +360,19 @@ def test_audience_exports_carry_the_address_the_published_hash_was_made_from(war
     assert len(ads) > 50
     for customer, key in zip(ads["customer_id"], ads["email_sha256"], strict=True):
         assert unsalted[key] == customer
+
+
+def test_a_run_of_one_dbt_model_builds_it_and_its_tests_alone(landing, warehouse):
+    """What the UI runs when a user materializes one model of the dbt step: that model and its
+    tests, on the working database the step built, not the step's whole selection."""
+    prepare_manifest()
+    from orchestration.dbt import dbt_models
+
+    plans = dg.AssetKey(["staging", "stg_billing__plans"])
+    resource = Warehouse(landing_dir=str(landing), warehouse_path=str(warehouse))
+    result = dg.materialize([dbt_models], selection=[plans], resources={"warehouse": resource})
+    assert result.success
+    assert [e.asset_key for e in result.get_asset_materialization_events()] == [plans]
+    checks = result.get_asset_check_evaluations()
+    assert {c.asset_key for c in checks} == {plans} and len(checks) >= 1
+    assert all(c.passed for c in checks)
