@@ -70,7 +70,9 @@ def prepare_manifest() -> Manifest:
             if not fresh:
                 stamp.unlink(missing_ok=True)
             _parsed.clear()
-            _parsed[inputs] = parse(PROJECT_ROOT, dbt_project.target_path, not fresh)
+            target = Path(dbt_project.target_path)
+            use_partial_parse_of(target, parse_environment(PROJECT_ROOT, os.environ))
+            _parsed[inputs] = parse(PROJECT_ROOT, target, not fresh)
             stamp.write_text(inputs)
     return _parsed[inputs]
 
@@ -85,7 +87,18 @@ def parse_inputs(root: Path, environ: Mapping[str, str]) -> str:
     """A fingerprint of what `dbt parse` reads: the project's files, dbt's version, and the
     environment variables the files name (their values), but for those read only when a model
     runs (REPROCESS_FROM_ENV: a daily run's changes every day)."""
-    digest = hashlib.sha256(importlib.metadata.version("dbt-core").encode())
+    files, environment = _digests(root, environ)
+    return hashlib.sha256(f"{files}\0{environment}".encode()).hexdigest()
+
+
+def parse_environment(root: Path, environ: Mapping[str, str]) -> str:
+    """A fingerprint of the environment variables the project's files name, and their values
+    (but REPROCESS_FROM_ENV): dbt parses in full when one has changed since its last parse."""
+    return _digests(root, environ)[1][:16]
+
+
+def _digests(root: Path, environ: Mapping[str, str]) -> tuple[str, str]:
+    files = hashlib.sha256(importlib.metadata.version("dbt-core").encode())
     names = set()
     for top in PARSED_FILES:
         path = root / top
@@ -93,11 +106,40 @@ def parse_inputs(root: Path, environ: Mapping[str, str]) -> str:
             if file.is_file():
                 content = file.read_bytes()
                 names.update(_ENV_VAR.findall(content.decode(errors="replace")))
-                digest.update(f"{file.relative_to(root)}\0{len(content)}\0".encode())
-                digest.update(content)
+                files.update(f"{file.relative_to(root)}\0{len(content)}\0".encode())
+                files.update(content)
+    environment = hashlib.sha256()
     for name in sorted(names - {REPROCESS_FROM_ENV}):
-        digest.update(f"{name}={environ.get(name)}\0".encode())
-    return digest.hexdigest()
+        environment.update(f"{name}={environ.get(name)}\0".encode())
+    return files.hexdigest(), environment.hexdigest()
+
+
+PARTIAL_PARSE = "partial_parse.msgpack"
+# which environment the partial parse in place was parsed in (parse_environment)
+PARTIAL_PARSE_ENVIRONMENT = "partial_parse.environment"
+PARTIAL_PARSES_KEPT = 4
+
+
+def use_partial_parse_of(target: Path, environment: str) -> None:
+    """Put in place the partial parse dbt last made in `environment`, keeping the one in place
+    beside it. dbt keeps one, and parses in full (6 s for this project) after a change of the
+    environment variables the project names: each run on another billing source (its name
+    enables its models) or with another memory limit did. The newest PARTIAL_PARSES_KEPT are
+    kept."""
+    current, owner = target / PARTIAL_PARSE, target / PARTIAL_PARSE_ENVIRONMENT
+    previous = owner.read_text() if owner.is_file() else None
+    if previous == environment:
+        return
+    if previous and current.is_file():
+        current.replace(target / f"partial_parse.{previous}.msgpack")
+    kept = target / f"partial_parse.{environment}.msgpack"
+    if kept.is_file():
+        kept.replace(current)
+    target.mkdir(parents=True, exist_ok=True)
+    owner.write_text(environment)
+    others = sorted(target.glob("partial_parse.*.msgpack"), key=lambda f: f.stat().st_mtime)
+    for old in others[: -(PARTIAL_PARSES_KEPT - 1) or None]:
+        old.unlink()
 
 
 # `dagster dev` loads the definitions without a manifest: parse it here (dagster-dbt's own

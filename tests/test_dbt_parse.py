@@ -16,8 +16,10 @@ from orchestration.project import (
     PROJECT_ROOT,
     dbt_environment,
     dbt_project,
+    parse_environment,
     parse_inputs,
     prepare_manifest,
+    use_partial_parse_of,
 )
 
 
@@ -111,3 +113,37 @@ def test_a_model_reading_an_ephemeral_model_builds_again_on_the_same_parse(tmp_p
     assert duckdb.connect(str(tmp_path / "warehouse.duckdb")).sql("from doubled").fetchall() == [
         (2,)
     ]
+
+
+def test_each_environment_s_last_parse_is_put_back_when_a_run_returns_to_it(tmp_path, monkeypatch):
+    """A run on another billing source names another value of an environment variable the
+    project reads, and dbt then parses in full: back on the first source, its own last parse is
+    reused."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "dbt_project.yml").write_text(
+        "name: two_sources\nversion: '1.0'\nprofile: two_sources\n"
+        "vars:\n  source: \"{{ env_var('SW_TEST_SOURCE') }}\"\n"
+    )
+    (tmp_path / "profiles.yml").write_text(
+        "two_sources:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        f"      path: {tmp_path / 'warehouse.duckdb'}\n"
+    )
+    (tmp_path / "models" / "one.sql").write_text("select 1 as n")
+    target = tmp_path / "target"
+    log = target / "dbt.log"
+
+    def parse_in(value: str) -> str:
+        monkeypatch.setenv("SW_TEST_SOURCE", value)
+        before = log.read_text() if log.is_file() else ""
+        use_partial_parse_of(target, parse_environment(tmp_path, os.environ))
+        parse(tmp_path, target, write_manifest=False)
+        return log.read_text()[len(before) :]
+
+    parse_in("native")
+    assert "Nothing changed" not in parse_in("stripe")
+    assert "Nothing changed, skipping partial parsing" in parse_in("native")
+    assert "Nothing changed, skipping partial parsing" in parse_in("stripe")
+    assert {f.name for f in target.glob("partial_parse*.msgpack")} == {
+        "partial_parse.msgpack",
+        f"partial_parse.{parse_environment(tmp_path, {'SW_TEST_SOURCE': 'native'})}.msgpack",
+    }
