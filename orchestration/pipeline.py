@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 from datetime import UTC, datetime
@@ -103,6 +104,10 @@ def _run(landing, warehouse, load_time, day, billing_source, source_database) ->
             memory_limit=env_memory_limit(),
         )
         job = build_definitions(resource).resolve_job_def("pipeline")
+        # what the imports and definitions made lives until the process ends: kept out of the
+        # garbage collector's full passes, which walked it again and again (a 1,500-customer
+        # run spent 4.5 s collecting, 2.9 s with it frozen)
+        gc.freeze()
         progress = RunProgress(terminal, len(job.nodes_in_topological_order), dbt_nodes_per_step())
         job = job.with_logger_defs({**job.loggers, PROGRESS: progress_logger(progress)})
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import csv
+import gc
 import os
 import sys
 from datetime import datetime
@@ -13,6 +15,10 @@ import click
 from subscriber_warehouse.dbt_target import dbt_target_path
 from subscriber_warehouse.landing import inventory
 from subscriber_warehouse.sources import source_names
+
+# Python's last garbage collection at exit walks every object the imports made (Dagster, dbt,
+# great-expectations): 1.6 s of every command that ran the pipeline; frozen objects are skipped
+atexit.register(gc.freeze)
 
 DEFAULT_LANDING = "data/landing"
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
