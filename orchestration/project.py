@@ -63,7 +63,8 @@ def prepare_manifest() -> Manifest:
     and manifest.json written only when something has: its partial parse took dbt ~1 s."""
     stamp = Path(dbt_project.target_path) / PARSE_STAMP
     with dbt_environment():
-        inputs = parse_inputs(PROJECT_ROOT, os.environ)
+        files, environment = _digests(PROJECT_ROOT, os.environ)
+        inputs = _inputs(files, environment)
         if inputs not in _parsed:
             written = dbt_project.manifest_path.exists() and stamp.is_file()
             fresh = written and stamp.read_text() == inputs
@@ -71,7 +72,7 @@ def prepare_manifest() -> Manifest:
                 stamp.unlink(missing_ok=True)
             _parsed.clear()
             target = Path(dbt_project.target_path)
-            use_partial_parse_of(target, parse_environment(PROJECT_ROOT, os.environ))
+            use_partial_parse_of(target, _environment_name(environment))
             _parsed[inputs] = parse(PROJECT_ROOT, target, not fresh)
             stamp.write_text(inputs)
     return _parsed[inputs]
@@ -87,14 +88,21 @@ def parse_inputs(root: Path, environ: Mapping[str, str]) -> str:
     """A fingerprint of what `dbt parse` reads: the project's files, dbt's version, and the
     environment variables the files name (their values), but for those read only when a model
     runs (REPROCESS_FROM_ENV: a daily run's changes every day)."""
-    files, environment = _digests(root, environ)
-    return hashlib.sha256(f"{files}\0{environment}".encode()).hexdigest()
+    return _inputs(*_digests(root, environ))
 
 
 def parse_environment(root: Path, environ: Mapping[str, str]) -> str:
     """A fingerprint of the environment variables the project's files name, and their values
     (but REPROCESS_FROM_ENV): dbt parses in full when one has changed since its last parse."""
-    return _digests(root, environ)[1][:16]
+    return _environment_name(_digests(root, environ)[1])
+
+
+def _inputs(files: str, environment: str) -> str:
+    return hashlib.sha256(f"{files}\0{environment}".encode()).hexdigest()
+
+
+def _environment_name(environment: str) -> str:
+    return environment[:16]
 
 
 def _digests(root: Path, environ: Mapping[str, str]) -> tuple[str, str]:

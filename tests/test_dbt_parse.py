@@ -89,18 +89,21 @@ def test_a_failed_dbt_call_says_why_and_where_its_log_is(tmp_path):
     assert str(target / "dbt.log") in str(failed.value)
 
 
+def tiny_project(root, extra: str = "") -> None:
+    """A dbt project of its own in `root` (models/ empty), its profile a DuckDB file there."""
+    (root / "models").mkdir()
+    (root / "dbt_project.yml").write_text(f"name: tiny\nversion: '1.0'\nprofile: tiny\n{extra}")
+    (root / "profiles.yml").write_text(
+        "tiny:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        f"      path: {root / 'warehouse.duckdb'}\n"
+    )
+
+
 def test_a_model_reading_an_ephemeral_model_builds_again_on_the_same_parse(tmp_path):
     """dbt injects an ephemeral model's CTE into the nodes reading it once per manifest: the
     process's second build on its one parse (a second run; tests make many) must inject it
     again."""
-    (tmp_path / "models").mkdir()
-    (tmp_path / "dbt_project.yml").write_text(
-        "name: ephemeral_twice\nversion: '1.0'\nprofile: ephemeral_twice\n"
-    )
-    (tmp_path / "profiles.yml").write_text(
-        "ephemeral_twice:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
-        f"      path: {tmp_path / 'warehouse.duckdb'}\n"
-    )
+    tiny_project(tmp_path)
     (tmp_path / "models" / "numbers.sql").write_text(
         "{{ config(materialized='ephemeral') }}\nselect 1 as n"
     )
@@ -119,15 +122,7 @@ def test_each_environment_s_last_parse_is_put_back_when_a_run_returns_to_it(tmp_
     """A run on another billing source names another value of an environment variable the
     project reads, and dbt then parses in full: back on the first source, its own last parse is
     reused."""
-    (tmp_path / "models").mkdir()
-    (tmp_path / "dbt_project.yml").write_text(
-        "name: two_sources\nversion: '1.0'\nprofile: two_sources\n"
-        "vars:\n  source: \"{{ env_var('SW_TEST_SOURCE') }}\"\n"
-    )
-    (tmp_path / "profiles.yml").write_text(
-        "two_sources:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
-        f"      path: {tmp_path / 'warehouse.duckdb'}\n"
-    )
+    tiny_project(tmp_path, "vars:\n  source: \"{{ env_var('SW_TEST_SOURCE') }}\"\n")
     (tmp_path / "models" / "one.sql").write_text("select 1 as n")
     target = tmp_path / "target"
     log = target / "dbt.log"
